@@ -1,0 +1,117 @@
+"""Turning a non-2xx answer, whatever its body shape, into a typed `APIStatusError`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ._exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnprocessableEntityError,
+)
+from ._models import RateLimit
+from ._ratelimit import retry_after_seconds
+
+__all__ = ["redact_text", "status_error"]
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(-----END \1PRIVATE KEY-----|$)", re.DOTALL
+)
+_MAX_BODY = 4096
+
+
+def redact_text(text: str) -> str:
+    """Hide any PEM private key in free text (error bodies are kept for support)."""
+    if "PRIVATE KEY" not in text:
+        return text
+    return _PRIVATE_KEY.sub("<redacted private key>", text)
+
+
+def _parse_body(text: str) -> tuple[str | None, str | None, tuple[Mapping[str, Any], ...]]:
+    """Fastly's `msg`/`detail`, from the legacy, problem+json or JSON:API shape."""
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None, None, ()
+    if not isinstance(data, dict):
+        return None, None, ()
+    msg = data.get("msg") or data.get("title") or data.get("error")
+    detail = data.get("detail") or data.get("error_description")
+    raw_errors = data.get("errors")
+    errors: tuple[Mapping[str, Any], ...] = ()
+    if isinstance(raw_errors, list):
+        errors = tuple(item for item in raw_errors if isinstance(item, dict))
+    if errors and msg is None:
+        first = errors[0]
+        msg = first.get("title") or first.get("reason") or first.get("code")
+        detail = detail or first.get("detail")
+    return (
+        str(msg) if msg is not None else None,
+        str(detail) if detail is not None else None,
+        errors,
+    )
+
+
+def _hint(status: int, method: str, detail: str | None, msg: str | None) -> str | None:
+    if status == 404 and detail and "Cannot find 'service'" in detail:
+        return (
+            "An expired token, or a token whose role cannot see this service, "
+            "also produces this answer"
+        )
+    if status == 401:
+        return "Check the token (FASTLY_API_TOKEN); it may be missing, wrong or expired"
+    if status == 403 and msg and "Read only" in msg:
+        return "Writes need a token with the global scope, not a read-only one"
+    if status == 422 and msg == "Version locked":
+        return "Clone the version and change the clone; activated versions cannot change"
+    return None
+
+
+def status_error(
+    *,
+    method: str,
+    path: str,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    rate_limit: RateLimit,
+) -> APIStatusError:
+    """The typed error for one non-2xx answer. The raw text is kept (redacted, capped)."""
+    text = redact_text(body[:_MAX_BODY].decode("utf-8", "replace"))
+    msg, detail, errors = _parse_body(text)
+    if msg is None and not text.strip():
+        msg = "empty body"
+    cls = _BY_STATUS.get(status, ServerError if status >= 500 else APIStatusError)
+    fields: dict[str, Any] = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "msg": msg,
+        "detail": detail,
+        "body": text,
+        "headers": headers,
+        "rate_limit": rate_limit,
+        "errors": errors,
+        "hint": _hint(status, method, detail, msg),
+    }
+    if cls is RateLimitError:
+        return RateLimitError(retry_after=retry_after_seconds(headers), **fields)
+    return cls(**fields)
