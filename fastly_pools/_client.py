@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, Iterable
 from types import TracebackType
 from typing import Any, Final, TypeVar, cast
 
@@ -27,6 +27,7 @@ from ._config import (
     as_timeout,
     check_max_retries,
 )
+from ._fanout import FanOut
 from ._exceptions import (
     APIConnectionError,
     ClientClosedError,
@@ -368,6 +369,17 @@ class Client:
         if not decision.retry:
             raise error
         return None, decision
+
+    def fan_out(
+        self,
+        builders: Iterable[Operation[Any]] | AsyncIterable[Operation[Any]],
+        *,
+        concurrency: int = 16,
+        **options: Any,
+    ) -> FanOut:
+        """Run many builders with bounded concurrency; see `FanOut` and the README's
+        "Bulk changes across many services"."""
+        return FanOut(self, builders, concurrency=concurrency, **options)
 
     def _settings(self, options: CallOptions) -> CallSettings:
         """The client's settings with one call's overrides applied."""

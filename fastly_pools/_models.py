@@ -47,7 +47,7 @@ class PoolType(enum.StrEnum):
         return f"<PoolType.{self._name_}: {self._value_!r}>"
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # a dict-backed instance lets _serde fill all fields in one pass
 class Pool:
     """A load-balancing pool as the API describes it, in Python types.
 
