@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Final, Literal, TypeAlias
 
-__all__ = ["UNSET", "Secret", "Unset"]
+__all__ = ["UNSET", "InputTypeError", "Secret", "Unset"]
 
 
 class _UnsetType(enum.Enum):
@@ -29,6 +29,13 @@ It differs from `None`, which some options use to mean "no limit".
 Unset: TypeAlias = Literal[_UnsetType.UNSET]
 
 REDACTED: Final = "<redacted>"
+
+
+class InputTypeError(TypeError, ValueError):
+    """Raised when an input has the wrong type.
+
+    Also a `ValueError`, so `except ValueError` catches every kind of bad input.
+    """
 
 
 class Secret:

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 from urllib.parse import quote
 
 from yarl import URL
 
+from ._types import InputTypeError
+
 __all__ = ["check_base_url", "pool_path", "pools_path"]
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _segment(field: str, value: object) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{field} must be a str, not {type(value).__name__}: {value!r}")
+        raise InputTypeError(f"{field} must be a str, not {type(value).__name__}: {value!r}")
+    return _checked_segment(field, value)
+
+
+# Every call checks and quotes the same few service ids and names, twice (builder, then
+# path): caching keeps this off the per-request CPU budget. Failures are not cached.
+@functools.lru_cache(maxsize=4096)
+def _checked_segment(field: str, value: str) -> str:
     if not value.strip():
         raise ValueError(f"{field} must not be empty or blank: {value!r}")
     if value in (".", ".."):
         # yarl and servers normalise dot segments away, so the path would change meaning.
         raise ValueError(f"{field} must not be {value!r}")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+    if _CONTROL.search(value):
         raise ValueError(f"{field} must not contain control characters: {value!r}")
     return quote(value, safe="")
 
@@ -28,7 +40,7 @@ def _segment(field: str, value: object) -> str:
 def check_version(value: object) -> int:
     """Return `value` if it is a positive int version number."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"version must be an int, not {type(value).__name__}: {value!r}")
+        raise InputTypeError(f"version must be an int, not {type(value).__name__}: {value!r}")
     if value < 1:
         raise ValueError(f"version must be a positive int: {value!r}")
     return value

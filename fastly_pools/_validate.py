@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from ._models import PoolType
-from ._types import Secret
+from ._types import InputTypeError, Secret
 
 _KNOWN_TYPES = frozenset(member.value for member in PoolType)
 
 __all__ = ["check_flag", "check_int", "check_pool_type", "check_text", "check_tls_version"]
 
 
-def _type_error(field: str, expected: str, value: object) -> TypeError:
-    return TypeError(f"{field} must be {expected}, not {type(value).__name__}: {value!r}")
+def _type_error(field: str, expected: str, value: object) -> InputTypeError:
+    return InputTypeError(f"{field} must be {expected}, not {type(value).__name__}: {value!r}")
 
 
 def check_int(field: str, value: object, *, low: int = 0, high: int | None = None) -> int:
@@ -54,7 +54,7 @@ def check_secret(field: str, value: object) -> Secret:
         return value
     if not isinstance(value, str):
         # Never echo the value: it may be a key in the wrong wrapper.
-        raise TypeError(f"{field} must be a str or Secret, not {type(value).__name__}")
+        raise InputTypeError(f"{field} must be a str or Secret, not {type(value).__name__}")
     if value in ("None", "null") or "\x00" in value:
         raise ValueError(f"{field} must be PEM text, not a placeholder or binary value")
     return Secret(value)
