@@ -36,6 +36,8 @@ class Timeout:
     - `total`: one attempt, from sending to the last byte of the answer.
     - `pool`: waiting for a free connection slot. It is not charged to `total`, and
       running out raises `PoolTimeoutError` (never sent) rather than a request timeout.
+      With an injected session whose connector allows fewer connections than
+      `connection_limit`, waiting for the connector happens inside `total`.
     """
 
     total: float | None = attrs.field(default=30.0, validator=_non_negative)
@@ -79,6 +81,16 @@ class CallOptions:
     max_retries: int | Unset = UNSET
     retry: RetryPolicy | Unset = UNSET
     reconcile_create: bool | Unset = UNSET
+
+
+@attrs.frozen
+class CallSettings:
+    """Strictly private: the settings in force for one call (the client's, overridden)."""
+
+    timeout: Timeout
+    max_retries: int
+    retry: RetryPolicy
+    reconcile_create: bool
 
 
 def check_max_retries(value: object) -> int:

@@ -1,7 +1,7 @@
 """The error tree. Every error the SDK raises at run time is a `FastlyError`.
 
     FastlyError
-    ├── APIStatusError               the API answered with a status >= 400
+    ├── APIStatusError               the API answered >= 400, or redirected (never followed)
     │   ├── BadRequestError          400
     │   ├── AuthenticationError      401
     │   ├── PermissionDeniedError    403
@@ -17,7 +17,8 @@
     └── ResponseDecodeError          a 2xx answer that cannot be read as a pool
 
 Bad input raises `ValueError` / `TypeError` before anything is sent; misuse of a closed
-client raises `ClientClosedError`, a `RuntimeError`.
+client raises `ClientClosedError`, and use from a second event loop a `RuntimeError`,
+both before anything is sent.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
+from http import HTTPStatus
 from typing import Any
 
 from ._models import Pool, RateLimit
+from ._types import Secret
 
 __all__ = [
     "APIConnectionError",
@@ -59,7 +62,10 @@ class ClientClosedError(RuntimeError):
 
 
 class APIStatusError(FastlyError):
-    """Raised when the API answers with a status of 400 or more.
+    """Raised when the API answers with a status of 400 or more, or with a redirect.
+
+    Redirects are never followed (the token must not go to another host): a 3xx answer
+    is raised as a plain `APIStatusError`.
 
     Carries what is needed to act and to ask Fastly support: `method`, `path`, `status`,
     Fastly's `msg` and `detail`, `errors` (JSON:API or `errors` arrays), the raw `body` text,
@@ -113,7 +119,7 @@ class APIStatusError(FastlyError):
         return None
 
     def _message(self) -> str:
-        text = f"{self.status} {self.msg or 'error'}"
+        text = f"{self.status} {self.msg or _reason(self.status)}"
         if self.detail:
             text += f": {self.detail}"
         text += f" ({self.method} {self.path})"
@@ -126,6 +132,13 @@ class APIStatusError(FastlyError):
             f"{type(self).__name__}(status={self.status}, msg={self.msg!r}, "
             f"detail={self.detail!r}, method={self.method!r}, path={self.path!r})"
         )
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
 
 
 class BadRequestError(APIStatusError):
@@ -229,11 +242,32 @@ class ResponseDecodeError(FastlyError):
 
     def __init__(self, *, field: str, value: object, reason: str, method: str, path: str) -> None:
         self.field = field
-        self.value = value
+        self.value = _guarded(field, value)
         self.reason = reason
         self.method = method
         self.path = path
-        shown = "<redacted>" if field == "tls_client_key" else repr(value)[:200]
+        shown = _shown(field, value)
         super().__init__(
             f"cannot decode field {field!r} from value {shown}: {reason} ({method} {path})"
         )
+
+
+def _guarded(field: str, value: object) -> object:
+    """The undecodable value, with any `tls_client_key` text wrapped in a `Secret`."""
+    if field == "tls_client_key" and isinstance(value, str):
+        return Secret(value)
+    if isinstance(value, dict) and isinstance(value.get("tls_client_key"), str):
+        return {**value, "tls_client_key": Secret(value["tls_client_key"])}
+    if isinstance(value, list):
+        return [_guarded("<item>", item) for item in value]
+    return value
+
+
+def _shown(field: str, value: object) -> str:
+    """A short repr of an undecodable value that never shows a private key."""
+    if field == "tls_client_key":
+        return "<redacted>"
+    text = repr(_guarded(field, value))
+    if "PRIVATE KEY" in text:
+        return "<redacted: it holds a private key>"
+    return text[:200]

@@ -3,8 +3,9 @@
 The rules, by method:
 - GET, PUT, DELETE (idempotent here): retried on connection errors, timeouts, 408, 429, 5xx.
 - POST (create): retried only when the request provably never reached the server, or on 429.
-- Never retried: 409 and other 4xx, TLS failures, no free pooled connection.
-- 429 and any answer with `Retry-After`: wait what the server asks, up to
+- Never retried: 409 and other 4xx, redirects, TLS failures, no free pooled connection.
+- A retried answer with `Retry-After` (or a 429 whose budget is spent, with
+  `Fastly-RateLimit-Reset`): wait what the server asks (at least the backoff), up to
   `RetryPolicy.max_server_wait`; above that, give up at once.
 """
 
@@ -75,7 +76,9 @@ def decide(
                 reason=f"server asked to wait {server_wait:.0f}s, "
                 f"above max_server_wait={policy.max_server_wait:.0f}s",
             )
-        wait = server_wait
+        # Never sooner than the backoff: a reset already passed (clock skew) or a
+        # `Retry-After: 0` must not turn retries into a burst.
+        wait = max(server_wait, backoff(policy, retries_done, rand))
     else:
         wait = backoff(policy, retries_done, rand)
     if retries_done >= max_retries:

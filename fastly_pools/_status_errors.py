@@ -70,7 +70,7 @@ def _parse_body(text: str) -> tuple[str | None, str | None, tuple[Mapping[str, A
     )
 
 
-def _hint(status: int, method: str, detail: str | None, msg: str | None) -> str | None:
+def _hint(status: int, detail: str | None, msg: str | None, rate_limit: RateLimit) -> str | None:
     if status == 404 and detail and "Cannot find 'service'" in detail:
         return (
             "An expired token, or a token whose role cannot see this service, "
@@ -82,6 +82,10 @@ def _hint(status: int, method: str, detail: str | None, msg: str | None) -> str 
         return "Writes need a token with the global scope, not a read-only one"
     if status == 422 and msg == "Version locked":
         return "Clone the version and change the clone; activated versions cannot change"
+    if status == 429 and rate_limit.reset is not None:
+        return f"The hourly write budget refills at {rate_limit.reset:%Y-%m-%d %H:%M:%S} UTC"
+    if 300 <= status < 400:
+        return "Redirects are never followed: check base_url"
     return None
 
 
@@ -93,9 +97,17 @@ def status_error(
     headers: Mapping[str, str],
     body: bytes,
     rate_limit: RateLimit,
+    secrets: tuple[str, ...] = (),
 ) -> APIStatusError:
-    """The typed error for one non-2xx answer. The raw text is kept (redacted, capped)."""
+    """The typed error for one non-2xx answer. The raw text is kept (redacted, capped).
+
+    `secrets` are texts never to repeat (the token, a private key being sent), should
+    the API echo them in its answer.
+    """
     text = redact_text(body[:_MAX_BODY].decode("utf-8", "replace"))
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "<redacted>")
     msg, detail, errors = _parse_body(text)
     if msg is None and not text.strip():
         msg = "empty body"
@@ -110,7 +122,7 @@ def status_error(
         "headers": headers,
         "rate_limit": rate_limit,
         "errors": errors,
-        "hint": _hint(status, method, detail, msg),
+        "hint": _hint(status, detail, msg, rate_limit),
     }
     if cls is RateLimitError:
         return RateLimitError(retry_after=retry_after_seconds(headers), **fields)

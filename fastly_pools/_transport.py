@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Mapping
 
 import aiohttp
 import attrs
-from multidict import CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._config import Timeout
 from ._exceptions import (
     APIConnectionError,
     APITimeoutError,
+    ClientClosedError,
     ConnectionErrorKind,
 )
 
-__all__ = ["RawAnswer", "send_once"]
+__all__ = ["RawAnswer", "client_timeout", "send_once"]
+
 
 @attrs.frozen
 class RawAnswer:
@@ -59,6 +62,7 @@ async def send_once(
         response.release()
         return RawAnswer(response.status, response.headers, payload)
     except aiohttp.ClientError as exc:
+        _scrub(exc)
         raise _map_client_error(exc, method, path) from exc
     except TimeoutError as exc:  # aiohttp's total timeout during the answer
         raise APITimeoutError(
@@ -71,6 +75,12 @@ async def send_once(
     except ssl.SSLError as exc:
         raise APIConnectionError(
             f"TLS failure: {exc}", method=method, path=path, kind=ConnectionErrorKind.TLS, sent=True
+        ) from exc
+    except RuntimeError as exc:
+        if not session.closed:
+            raise
+        raise ClientClosedError(
+            f"the aiohttp session was closed while sending ({method} {path})"
         ) from exc
     except OSError as exc:
         raise APIConnectionError(
@@ -88,12 +98,27 @@ _CLIENT_ERRORS: tuple[tuple[type[aiohttp.ClientError], ConnectionErrorKind, bool
     (aiohttp.ConnectionTimeoutError, _K.TIMEOUT, False, "connect timeout"),
     (aiohttp.ServerTimeoutError, _K.TIMEOUT, True, "read timeout"),
     (aiohttp.ClientSSLError, _K.TLS, False, "TLS failure"),
-    (aiohttp.ClientConnectorDNSError, _K.DNS, False, "DNS lookup failed"),
     (aiohttp.ClientConnectorError, _K.REFUSED, False, "could not connect"),
     (aiohttp.ServerDisconnectedError, _K.DISCONNECTED, True, "server disconnected"),
     (aiohttp.ClientPayloadError, _K.TRUNCATED, True, "answer cut short"),
     (aiohttp.ClientOSError, _K.DISCONNECTED, True, "connection lost"),
+    (aiohttp.ClientResponseError, _K.OTHER, True, "malformed answer"),
 )
+
+
+def _scrub(exc: aiohttp.ClientError) -> None:
+    """Drop the request headers (and so the token) from an aiohttp error we chain.
+
+    `ClientResponseError` keeps the request's headers in `request_info`, which its repr
+    shows; the error is chained as our `__cause__`, so it must not hold the token.
+    """
+    info = getattr(exc, "request_info", None)
+    if not isinstance(info, aiohttp.RequestInfo):
+        return
+    kept = CIMultiDict((k, v) for k, v in info.headers.items() if k.lower() != "fastly-key")
+    clean = aiohttp.RequestInfo(info.url, info.method, CIMultiDictProxy(kept), info.real_url)
+    exc.request_info = clean  # type: ignore[attr-defined]
+    exc.args = (clean, *exc.args[1:])
 
 
 def _map_client_error(exc: aiohttp.ClientError, method: str, path: str) -> APIConnectionError:
@@ -103,6 +128,9 @@ def _map_client_error(exc: aiohttp.ClientError, method: str, path: str) -> APICo
         if isinstance(exc, error_type):
             kind, sent, what = kind_, sent_, what_
             break
+    if kind is _K.REFUSED and isinstance(getattr(exc, "os_error", None), socket.gaierror):
+        # aiohttp >= 3.11 raises ClientConnectorDNSError; older ones only chain the gaierror.
+        kind, what = _K.DNS, "DNS lookup failed"
     cls = APITimeoutError if kind is _K.TIMEOUT else APIConnectionError
     text = str(exc) or type(exc).__name__
     return cls(f"{what}: {text}", method=method, path=path, kind=kind, sent=sent)
