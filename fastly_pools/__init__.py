@@ -25,6 +25,8 @@ from ._exceptions import (
     ServerError,
     UnprocessableEntityError,
 )
+from ._fanout import FanOut
+from ._fanout_report import FanOutError, FanOutProgress, FanOutReport, Outcome, OutcomeState
 from ._fields import WRITABLE_FIELDS
 from ._models import APIResponse, DeleteResult, Pool, PoolType, RateLimit
 from ._pools import CreatePool, DeletePool, GetPool, ListPools, Pools, UpdatePool
@@ -49,10 +51,16 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DeletePool",
     "DeleteResult",
+    "FanOut",
+    "FanOutError",
+    "FanOutProgress",
+    "FanOutReport",
     "FastlyError",
     "GetPool",
     "ListPools",
     "NotFoundError",
+    "Outcome",
+    "OutcomeState",
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "Pool",
