@@ -149,6 +149,11 @@ class Client:
         return self._sender.settings.max_retries
 
     @property
+    def retry(self) -> RetryPolicy:
+        """The backoff and server-wait policy in force unless a call overrides it."""
+        return self._sender.settings.retry
+
+    @property
     def rate_limit(self) -> RateLimit:
         """The write budget from the latest answer that reported it (None values until then)."""
         return self._sender.rate_limit

@@ -15,6 +15,7 @@ from typing import Final, Protocol
 
 import attrs
 
+from ._config import RetryPolicy
 from ._exceptions import RateLimitError
 from ._models import RateLimit
 
@@ -141,10 +142,14 @@ def after_rate_limited(
 
 
 class RateLimited(Protocol):
-    """What a run needs from the client: the write budget the API last reported."""
+    """What a run needs from the client: the write budget the API last reported, and the
+    retry policy its writes use (with server waits taken over by the run)."""
 
     @property
     def rate_limit(self) -> RateLimit: ...
+
+    @property
+    def retry(self) -> RetryPolicy: ...
 
 
 class Budget:

@@ -18,7 +18,7 @@ from typing import Any, Final, cast
 
 import attrs
 
-from ._config import DEFAULT_RETRY, RetryPolicy
+from ._config import RetryPolicy
 from ._exceptions import RateLimitError
 from ._fanout_budget import MAX_RATE_LIMITED, Budget, GateKind, RateLimited
 from ._fanout_items import Item, Queues, cancelled, classify
@@ -73,7 +73,7 @@ class Engine:
         self._stopping = False
         self._exhausted = False
         self._quiet = False  # while shutting down: outcomes are recorded, not yielded
-        self._default_write_retry = attrs.evolve(DEFAULT_RETRY, max_server_wait=0.0)
+        self._default_write_retry = attrs.evolve(client.retry, max_server_wait=0.0)
 
     async def outcomes(self) -> AsyncGenerator[Outcome, None]:
         try:

@@ -316,3 +316,20 @@ async def test_an_empty_input_gives_an_empty_report(client: Client) -> None:
     assert report.outcomes == ()
     report.raise_for_failures()
     assert fan_out_tasks() == []
+
+
+async def test_writes_use_the_clients_retry_policy(
+    fake: FakeFastly, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The `client` fixture retries at once; a run must keep that backoff (only the
+    # server-directed wait is taken over by the run), not fall back to the default 0.5 s.
+    services = seed(fake, 1)
+    fake.inject(Fault.status(503), method="PUT", times=1)
+
+    with caplog.at_level("INFO", logger="fastly_pools"):
+        report = await client.fan_out([client.pools.update(services[0], 1, "origin").quorum(5)]).run()
+
+    assert report.counts[S] == 1
+    retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert retries, "the 503 should have been retried by the client"
+    assert all("retrying in 0.00s" in message for message in retries), retries
