@@ -30,7 +30,7 @@ from ._fanout_report import FanOutError, FanOutProgress, FanOutReport, Outcome, 
 from ._fields import WRITABLE_FIELDS
 from ._models import APIResponse, DeleteResult, Pool, PoolType, RateLimit
 from ._pools import CreatePool, DeletePool, GetPool, ListPools, Pools, UpdatePool
-from ._types import UNSET, Secret
+from ._types import UNSET, InputTypeError, Secret
 from ._version import __version__
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "FanOutReport",
     "FastlyError",
     "GetPool",
+    "InputTypeError",
     "ListPools",
     "NotFoundError",
     "Outcome",

@@ -29,7 +29,7 @@ from ._models import APIResponse, RateLimit
 from ._operation import Operation
 from ._pools import Pools
 from ._send import Sender
-from ._types import Secret
+from ._types import InputTypeError, Secret
 from ._urls import check_base_url
 from ._version import __version__
 
@@ -50,7 +50,7 @@ def _check_token(token: str | Secret | None) -> Secret:
     if token is None:
         token = os.environ.get(TOKEN_ENV)
     if token is not None and not isinstance(token, str):
-        raise TypeError(f"token must be a str or a Secret, not {type(token).__name__}")
+        raise InputTypeError(f"token must be a str or a Secret, not {type(token).__name__}")
     if not token or not token.strip():
         raise ValueError(
             f"no Fastly API token: pass Client(token=...) or set the {TOKEN_ENV} "
@@ -64,7 +64,7 @@ def _check_token(token: str | Secret | None) -> Secret:
 
 def _check_limit(connection_limit: object) -> int:
     if isinstance(connection_limit, bool) or not isinstance(connection_limit, int):
-        raise TypeError(f"connection_limit must be an int: {connection_limit!r}")
+        raise InputTypeError(f"connection_limit must be an int: {connection_limit!r}")
     if connection_limit < 1:
         raise ValueError(f"connection_limit must be >= 1: {connection_limit!r}")
     return connection_limit
@@ -110,9 +110,9 @@ class Client:
         secret = _check_token(token)
         self._base_url = check_base_url(base_url)
         if not isinstance(retry, RetryPolicy):
-            raise TypeError(f"retry must be a RetryPolicy: {retry!r}")
+            raise InputTypeError(f"retry must be a RetryPolicy: {retry!r}")
         if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise TypeError(f"session must be an aiohttp.ClientSession: {session!r}")
+            raise InputTypeError(f"session must be an aiohttp.ClientSession: {session!r}")
         trace_configs = list(trace_configs)
         if session is not None and trace_configs:
             raise ValueError(

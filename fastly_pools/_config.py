@@ -7,7 +7,7 @@ from typing import Any, Final
 
 import attrs
 
-from ._types import UNSET, Unset
+from ._types import UNSET, InputTypeError, Unset
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -23,7 +23,7 @@ def _non_negative(_: object, attribute: attrs.Attribute[Any], value: Any) -> Non
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{attribute.name} must be a number of seconds or None: {value!r}")
+        raise InputTypeError(f"{attribute.name} must be a number of seconds or None: {value!r}")
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{attribute.name} must be a finite number >= 0 or None: {value!r}")
 
@@ -106,4 +106,4 @@ def as_timeout(value: object) -> Timeout:
         return value
     if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
         return Timeout(total=value)
-    raise TypeError(f"timeout must be a Timeout, a number of seconds or None: {value!r}")
+    raise InputTypeError(f"timeout must be a Timeout, a number of seconds or None: {value!r}")

@@ -12,6 +12,7 @@ from ._fanout_budget import RateLimited
 from ._fanout_engine import Engine, Settings
 from ._fanout_report import FanOutProgress, FanOutReport, Outcome
 from ._operation import Operation
+from ._types import InputTypeError
 
 __all__ = ["FanOut", "OnStop"]
 
@@ -64,13 +65,15 @@ class FanOut:
         keep_succeeded: bool = True,
     ) -> None:
         if isinstance(max_budget_wait, bool) or not isinstance(max_budget_wait, int | float):
-            raise TypeError(f"max_budget_wait must be a number of seconds: {max_budget_wait!r}")
+            raise InputTypeError(
+                f"max_budget_wait must be a number of seconds: {max_budget_wait!r}"
+            )
         if not math.isfinite(max_budget_wait) or max_budget_wait < 0:
             raise ValueError(f"max_budget_wait must be a finite number >= 0: {max_budget_wait!r}")
         if on_stop not in ("cancel", "finish"):
             raise ValueError(f'on_stop must be "cancel" or "finish": {on_stop!r}')
         if on_progress is not None and not callable(on_progress):
-            raise TypeError(f"on_progress must be callable: {on_progress!r}")
+            raise InputTypeError(f"on_progress must be callable: {on_progress!r}")
         settings = Settings(
             concurrency=_count("concurrency", concurrency, 1),
             reserve=_count("budget_reserve", budget_reserve, 0),
@@ -150,7 +153,7 @@ class FanOut:
 
 def _count(name: str, value: object, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int: {value!r}")
+        raise InputTypeError(f"{name} must be an int: {value!r}")
     if value < low:
         raise ValueError(f"{name} must be >= {low}: {value!r}")
     return value

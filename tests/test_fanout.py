@@ -326,8 +326,9 @@ async def test_writes_use_the_clients_retry_policy(
     services = seed(fake, 1)
     fake.inject(Fault.status(503), method="PUT", times=1)
 
+    update = client.pools.update(services[0], 1, "origin").quorum(5)
     with caplog.at_level("INFO", logger="fastly_pools"):
-        report = await client.fan_out([client.pools.update(services[0], 1, "origin").quorum(5)]).run()
+        report = await client.fan_out([update]).run()
 
     assert report.counts[S] == 1
     retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]

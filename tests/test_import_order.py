@@ -21,7 +21,9 @@ FOUNDATION = frozenset({"_types", "_version", "_exceptions", "_urls", "_config",
 # The builders reach the client through the `Executor` Protocol, never by import.
 BUILDERS = frozenset({"_validate", "_serde", "_fields", "_operation", "_pools"})
 # The client and the modules split out of it (session lifecycle, the send loop).
-CLIENT_LAYER = frozenset({"_client", "_send", "_lifecycle"})
+CLIENT_LAYER = frozenset({"_client", "_send", "_lifecycle", "_recover"})
+# The bulk runner executes builders; it never reaches into the client or the wire.
+BULK = frozenset({"_fanout", "_fanout_engine", "_fanout_items", "_fanout_budget", "_fanout_report"})
 # Each third-party library has its owners (STYLE.md section 3, rule 3).
 OWNERS = {
     "cattrs": frozenset({"_serde"}),
@@ -123,6 +125,13 @@ def test_models_import_no_wire_library() -> None:
 def test_builders_do_not_import_the_client(module: str) -> None:
     siblings, _ = imports_of(module)
     assert not siblings & (CLIENT_LAYER | {"_transport"}), module
+
+
+@pytest.mark.parametrize("module", sorted(BULK & set(ALL)))
+def test_the_bulk_runner_does_not_import_the_client_or_transport(module: str) -> None:
+    siblings, external = imports_of(module)
+    assert not siblings & (CLIENT_LAYER | {"_transport"}), module
+    assert not external & {"aiohttp", "yarl", "multidict"}, module
 
 
 def test_operation_does_not_import_its_subclasses() -> None:
