@@ -6,16 +6,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support import NO_WAIT
 
 import fastly_pools
-from fastly_pools import Client, RetryPolicy
+from fastly_pools import Client
 from fastly_pools.testing import FakeFastly
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"
 
-# Retries happen at once in tests; server-directed waits are still honoured up to 10 s.
-NO_WAIT = RetryPolicy(initial_wait=0.0, max_wait=0.0, jitter=0.0, max_server_wait=10.0)
 
 
 def fixtures_dir() -> Path:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
+from support import NO_WAIT
 
 from fastly_pools import (
     APIConnectionError,
@@ -22,13 +23,11 @@ from fastly_pools import (
     PermissionDeniedError,
     RateLimit,
     RateLimitError,
-    RetryPolicy,
     ServerError,
     UnprocessableEntityError,
 )
 from fastly_pools.testing import FakeFastly, Fault
 
-NO_WAIT = RetryPolicy(initial_wait=0.0, max_wait=0.0, jitter=0.0, max_server_wait=10.0)
 RESET_EPOCH = 1667829600
 RESET = datetime(2022, 11, 7, 14, 0, tzinfo=UTC)
 LIMIT_HEADERS = {

@@ -8,32 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support import NO_WAIT, F, N, S, U, seed
 
 from fastly_pools import (
     Client,
     FanOutProgress,
-    OutcomeState,
-    RetryPolicy,
     UpdatePool,
 )
 from fastly_pools.testing import FakeFastly, Fault
-
-# Retries at once (copied from tests/conftest.py): fan_out keeps a builder's own policy.
-NO_WAIT = RetryPolicy(initial_wait=0.0, max_wait=0.0, jitter=0.0, max_server_wait=10.0)
-S, F, N, U = (
-    OutcomeState.SUCCEEDED,
-    OutcomeState.FAILED,
-    OutcomeState.NOT_SENT,
-    OutcomeState.UNKNOWN,
-)
-
-
-def seed(fake: FakeFastly, count: int) -> list[str]:
-    """`count` services, each with an editable version 1 holding a pool "origin"."""
-    services = [fake.add_service() for _ in range(count)]
-    for service_id in services:
-        fake.seed_pool(service_id, 1, "origin", quorum=10)
-    return services
 
 
 def updates(client: Client, services: list[str], per_service: int) -> list[UpdatePool]:

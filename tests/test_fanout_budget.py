@@ -7,24 +7,11 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from support import F, N, S, U, seed
 
-from fastly_pools import Client, FanOutError, OutcomeState, RateLimit, RateLimitError
+from fastly_pools import Client, FanOutError, RateLimit, RateLimitError
 from fastly_pools._fanout_budget import GateKind, after_rate_limited, lowest, write_gate
 from fastly_pools.testing import FakeFastly, Fault
-
-S, F, N, U = (
-    OutcomeState.SUCCEEDED,
-    OutcomeState.FAILED,
-    OutcomeState.NOT_SENT,
-    OutcomeState.UNKNOWN,
-)
-
-
-def seed(fake: FakeFastly, count: int) -> list[str]:
-    services = [fake.add_service() for _ in range(count)]
-    for service_id in services:
-        fake.seed_pool(service_id, 1, "origin", quorum=10)
-    return services
 
 
 def changed(fake: FakeFastly, services: list[str]) -> int:

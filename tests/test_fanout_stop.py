@@ -8,24 +8,10 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from support import F, N, S, U, seed
 
-from fastly_pools import Client, FanOut, FanOutError, Outcome, OutcomeState, RetryPolicy
+from fastly_pools import Client, FanOut, FanOutError, Outcome
 from fastly_pools.testing import FakeFastly, Fault
-
-NO_WAIT = RetryPolicy(initial_wait=0.0, max_wait=0.0, jitter=0.0, max_server_wait=10.0)
-S, F, N, U = (
-    OutcomeState.SUCCEEDED,
-    OutcomeState.FAILED,
-    OutcomeState.NOT_SENT,
-    OutcomeState.UNKNOWN,
-)
-
-
-def seed(fake: FakeFastly, count: int) -> list[str]:
-    services = [fake.add_service() for _ in range(count)]
-    for service_id in services:
-        fake.seed_pool(service_id, 1, "origin", quorum=10)
-    return services
 
 
 class Counted:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support import F, N, S, U
 
 from fastly_pools import (
     APIConnectionError,
@@ -21,13 +22,6 @@ from fastly_pools import (
 )
 from fastly_pools._fanout_items import Item, Queues, cancelled, classify
 from fastly_pools._fanout_report import Tally
-
-S, F, N, U = (
-    OutcomeState.SUCCEEDED,
-    OutcomeState.FAILED,
-    OutcomeState.NOT_SENT,
-    OutcomeState.UNKNOWN,
-)
 
 
 @pytest.fixture

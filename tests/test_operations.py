@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from support import NO_WAIT
 
 import fastly_pools
 from fastly_pools import (
@@ -23,13 +24,11 @@ from fastly_pools import (
     Pool,
     PoolType,
     RateLimit,
-    RetryPolicy,
     Secret,
     UnprocessableEntityError,
 )
 from fastly_pools.testing import FakeFastly
 
-NO_WAIT = RetryPolicy(initial_wait=0.0, max_wait=0.0, jitter=0.0, max_server_wait=10.0)
 PEM = "-----BEGIN PRIVATE KEY-----\nKEYMATERIAL\n-----END PRIVATE KEY-----"
 
 # Every writable field set away from its default: (value given, value read back, form text).

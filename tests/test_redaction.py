@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from support import NO_WAIT
 
 from fastly_pools import (
     APIConnectionError,
@@ -28,14 +29,12 @@ from fastly_pools import (
     FastlyError,
     OutcomeUnknownError,
     Pool,
-    RetryPolicy,
     Secret,
     Timeout,
 )
 from fastly_pools.testing import FakeFastly, Fault
 
 REPO = Path(__file__).resolve().parents[1]
-NO_WAIT = RetryPolicy(initial_wait=0.0, max_wait=0.0, jitter=0.0, max_server_wait=10.0)
 KEY_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjTESTONLYc2VjcmV0LWtleS1tYXJrZXI"
 PRIVATE_KEY = f"-----BEGIN PRIVATE KEY-----\n{KEY_BODY}\n-----END PRIVATE KEY-----\n"
 

@@ -19,8 +19,6 @@ from fastly_pools import (
 )
 from fastly_pools.testing import FakeFastly, Fault
 
-NO_WAIT = RetryPolicy(initial_wait=0.0, max_wait=0.0, jitter=0.0, max_server_wait=10.0)
-
 
 def methods(fake: FakeFastly) -> list[str]:
     return [request.method for request in fake.requests]

@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from support import NO_WAIT
 
 from fastly_pools import (
     APIConnectionError,
@@ -19,12 +20,10 @@ from fastly_pools import (
     NotFoundError,
     OutcomeUnknownError,
     RateLimitError,
-    RetryPolicy,
     ServerError,
 )
 from fastly_pools.testing import FakeFastly, Fault
 
-NO_WAIT = RetryPolicy(initial_wait=0.0, max_wait=0.0, jitter=0.0, max_server_wait=10.0)
 Call = Callable[[Client, str], Awaitable[Any]]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import aiohttp
 import pytest
+from support import NO_WAIT
 
 from fastly_pools import (
     DEFAULT_TIMEOUT,
@@ -20,12 +21,10 @@ from fastly_pools import (
     Client,
     ConnectionErrorKind,
     PoolTimeoutError,
-    RetryPolicy,
     Timeout,
 )
 from fastly_pools.testing import FakeFastly, Fault
 
-NO_WAIT = RetryPolicy(initial_wait=0.0, max_wait=0.0, jitter=0.0, max_server_wait=10.0)
 GUARD = 10.0  # seconds; only reached when the behaviour under test is broken
 
 

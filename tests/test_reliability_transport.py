@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from support import NO_WAIT
 
 from fastly_pools import (
     APIConnectionError,
@@ -25,11 +26,9 @@ from fastly_pools import (
     Client,
     ConnectionErrorKind,
     FastlyError,
-    RetryPolicy,
 )
 from fastly_pools.testing import FakeFastly, Fault
 
-NO_WAIT = RetryPolicy(initial_wait=0.0, max_wait=0.0, jitter=0.0, max_server_wait=10.0)
 K = ConnectionErrorKind
 
 

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict
+from support import NO_WAIT
 
 from fastly_pools import ConnectionErrorKind, RateLimit, RetryPolicy
 from fastly_pools._ratelimit import parse_rate_limit, retry_after_seconds, seconds_until
 from fastly_pools._retry import backoff, decide
 
 K = ConnectionErrorKind
-NO_WAIT = RetryPolicy(initial_wait=0.0, max_wait=0.0, jitter=0.0, max_server_wait=10.0)
 METHODS = ("GET", "PUT", "DELETE", "POST")
 ALL = frozenset(METHODS)
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
