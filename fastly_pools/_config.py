@@ -28,6 +28,16 @@ def _non_negative(_: object, attribute: attrs.Attribute[Any], value: Any) -> Non
         raise ValueError(f"{attribute.name} must be a finite number >= 0 or None: {value!r}")
 
 
+def _bound(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A time bound: a positive number of seconds, or None for none (0 is no bound to
+    aiohttp, so it would silently mean "wait forever")."""
+    _non_negative(_, attribute, value)
+    if value is not None and value <= 0:
+        raise ValueError(
+            f"{attribute.name} must be a number of seconds > 0, or None for no bound: {value!r}"
+        )
+
+
 @attrs.frozen
 class Timeout:
     """Time bounds for one attempt, in seconds; None means no bound.
@@ -40,9 +50,9 @@ class Timeout:
       `connection_limit`, waiting for the connector happens inside `total`.
     """
 
-    total: float | None = attrs.field(default=30.0, validator=_non_negative)
-    connect: float | None = attrs.field(default=10.0, validator=_non_negative)
-    pool: float | None = attrs.field(default=60.0, validator=_non_negative)
+    total: float | None = attrs.field(default=30.0, validator=_bound)
+    connect: float | None = attrs.field(default=10.0, validator=_bound)
+    pool: float | None = attrs.field(default=60.0, validator=_bound)
 
 
 @attrs.frozen
@@ -95,7 +105,9 @@ class CallSettings:
 
 def check_max_retries(value: object) -> int:
     """A retry count: an int >= 0."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputTypeError(f"max_retries must be an int: {value!r}")
+    if value < 0:
         raise ValueError(f"max_retries must be an int >= 0: {value!r}")
     return value
 

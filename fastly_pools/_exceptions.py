@@ -172,8 +172,11 @@ class RateLimitError(APIStatusError):
     `Retry-After` in seconds where it sent one.
     """
 
-    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, retry_after: float | None = None, budget_spent: bool = False, **kwargs: Any
+    ) -> None:
         self.retry_after = retry_after
+        self.budget_spent = budget_spent
         super().__init__(**kwargs)
 
     @property

@@ -126,16 +126,25 @@ def after_rate_limited(
     *,
     reset_at: float | None,
     retry_after: float | None,
+    budget_spent: bool,
     times: int,
     now: float,
     max_wait: float,
 ) -> Gate:
     """What a 429 means for the run's writes: pause until the server's time, or stop.
 
-    When the server gives no usable time (no headers, or a reset already past, as with a
-    skewed clock), pause 1, 2, 4... seconds as the same item keeps meeting 429s.
+    `Retry-After` is the server's own word and comes first. The hourly reset counts only
+    when the answer said the budget is spent: a 429 reporting budget left is another
+    throttle, and waiting for the end of the hour would stop a run for nothing. When the
+    server gives no usable time (no headers, or a reset already past, as with a skewed
+    clock), pause 1, 2, 4... seconds as the same item keeps meeting 429s.
     """
-    until = max(reset_at or 0.0, now + (retry_after or 0.0))
+    if retry_after is not None:
+        until = now + retry_after
+    elif budget_spent and reset_at is not None:
+        until = reset_at
+    else:
+        until = 0.0
     if until <= now:
         until = now + 2.0 ** (times - 1)
     return pause_or_stop(until, now=now, max_wait=max_wait, why="the API answered 429")
@@ -181,6 +190,7 @@ class Budget:
         gate = after_rate_limited(
             reset_at=None if reset is None else reset.timestamp(),
             retry_after=error.retry_after,
+            budget_spent=error.budget_spent,
             times=times,
             now=time.time(),
             max_wait=self._max_wait,

@@ -20,6 +20,7 @@ from ._urls import check_name
 from ._validate import (
     check_flag,
     check_int,
+    check_not_placeholder,
     check_pool_type,
     check_secret,
     check_text,
@@ -32,7 +33,7 @@ _percent = partial(check_int, low=0, high=100)
 _non_negative = partial(check_int, low=0)
 
 WRITABLE_FIELDS: dict[str, Callable[[str, object], object]] = {
-    "name": lambda field, value: check_name(value, field),
+    "name": lambda field, value: check_not_placeholder(field, check_name(value, field)),
     "comment": check_text,
     "type": check_pool_type,
     "quorum": _percent,

@@ -30,10 +30,14 @@ async def lost_create(
     """A create was sent and no answer came: reconcile by name, or say the pool may exist."""
     name = operation.get_field("name")
     assert isinstance(name, str)
+    advice = (
+        "read it back before creating it again"
+        if settings.reconcile_create
+        else "read it back before creating it again, or pass reconcile_create=True"
+    )
     unknown = OutcomeUnknownError(
         f"create of pool {name!r} was sent but its answer was lost ({exc.kind.value}); "
-        "the pool may exist: read it back before creating it again, or pass "
-        "reconcile_create=True",
+        f"the pool may exist: {advice}",
         method=exc.method,
         path=exc.path,
         kind=exc.kind,

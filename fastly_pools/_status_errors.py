@@ -19,7 +19,7 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._models import RateLimit
-from ._ratelimit import retry_after_seconds
+from ._ratelimit import parse_rate_limit, retry_after_seconds
 
 __all__ = ["redact_text", "status_error"]
 
@@ -70,7 +70,9 @@ def _parse_body(text: str) -> tuple[str | None, str | None, tuple[Mapping[str, A
     )
 
 
-def _hint(status: int, detail: str | None, msg: str | None, rate_limit: RateLimit) -> str | None:
+def _hint(
+    status: int, detail: str | None, msg: str | None, rate_limit: RateLimit, spent: bool
+) -> str | None:
     if status == 404 and detail and "Cannot find 'service'" in detail:
         return (
             "An expired token, or a token whose role cannot see this service, "
@@ -82,7 +84,7 @@ def _hint(status: int, detail: str | None, msg: str | None, rate_limit: RateLimi
         return "Writes need a token with the global scope, not a read-only one"
     if status == 422 and msg == "Version locked":
         return "Clone the version and change the clone; activated versions cannot change"
-    if status == 429 and rate_limit.reset is not None:
+    if status == 429 and spent and rate_limit.reset is not None:
         return f"The hourly write budget refills at {rate_limit.reset:%Y-%m-%d %H:%M:%S} UTC"
     if 300 <= status < 400:
         return "Redirects are never followed: check base_url"
@@ -112,6 +114,10 @@ def status_error(
     if msg is None and not text.strip():
         msg = "empty body"
     cls = _BY_STATUS.get(status, ServerError if status >= 500 else APIStatusError)
+    # Only this answer's own headers say whether the hourly budget is what ran out; a 429
+    # that reports budget left is some other throttle, for which Retry-After is the guide.
+    own = parse_rate_limit(headers)
+    spent = own is not None and (own.remaining is None or own.remaining <= 0)
     fields: dict[str, Any] = {
         "method": method,
         "path": path,
@@ -122,8 +128,10 @@ def status_error(
         "headers": headers,
         "rate_limit": rate_limit,
         "errors": errors,
-        "hint": _hint(status, detail, msg, rate_limit),
+        "hint": _hint(status, detail, msg, rate_limit, spent),
     }
     if cls is RateLimitError:
-        return RateLimitError(retry_after=retry_after_seconds(headers), **fields)
+        return RateLimitError(
+            retry_after=retry_after_seconds(headers), budget_spent=spent, **fields
+        )
     return cls(**fields)

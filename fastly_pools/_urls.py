@@ -34,7 +34,10 @@ def _checked_segment(field: str, value: str) -> str:
         raise ValueError(f"{field} must not be {value!r}")
     if _CONTROL.search(value):
         raise ValueError(f"{field} must not contain control characters: {value!r}")
-    return quote(value, safe="")
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError:  # a lone surrogate cannot go on the wire
+        raise ValueError(f"{field} is not valid Unicode text: {value!r}") from None
 
 
 def check_version(value: object) -> int:

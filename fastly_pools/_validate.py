@@ -33,17 +33,30 @@ def check_flag(field: str, value: object) -> bool:
     raise _type_error(field, "a bool", value)
 
 
+def check_not_placeholder(field: str, value: str) -> str:
+    """Refuse the texts "None" and "null" (any case, any padding).
+
+    The official clients' docs show them as defaults; copying one would store it as a value.
+    """
+    if value.strip().lower() in ("none", "null"):
+        raise ValueError(
+            f"{field} must not be the text {value!r}; to leave it unchanged, do not set it"
+        )
+    return value
+
+
 def check_text(field: str, value: object) -> str:
     """Any str, the empty string included (it is sent, never dropped)."""
     if not isinstance(value, str):
         raise _type_error(field, "a str", value)
-    if value in ("None", "null"):
-        # The official clients' docs show these as defaults; copying them sends a bogus value.
-        raise ValueError(
-            f"{field} must not be the text {value!r}; to leave it unchanged, do not set it"
-        )
+    check_not_placeholder(field, value)
     if "\x00" in value:
         raise ValueError(f"{field} must not contain NUL characters: {value!r}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{field} is not valid Unicode text: {value!r}") from None
     return value
 
 
@@ -55,7 +68,7 @@ def check_secret(field: str, value: object) -> Secret:
     if not isinstance(value, str):
         # Never echo the value: it may be a key in the wrong wrapper.
         raise InputTypeError(f"{field} must be a str or Secret, not {type(value).__name__}")
-    if value in ("None", "null") or "\x00" in value:
+    if value.strip().lower() in ("none", "null") or "\x00" in value:
         raise ValueError(f"{field} must be PEM text, not a placeholder or binary value")
     return Secret(value)
 
@@ -73,10 +86,13 @@ def check_pool_type(field: str, value: object) -> PoolType:
 
 
 def check_tls_version(field: str, value: object) -> str:
-    """A TLS version such as "1.2"; numbers are accepted and sent as text."""
-    if isinstance(value, bool):
-        raise _type_error(field, "a str", value)
-    if isinstance(value, int | float):
+    """A TLS version such as "1.2"; an int is accepted and sent as text.
+
+    Floats are refused: 1.10 and 1.1 are the same float, so the text sent would be a guess.
+    """
+    if isinstance(value, bool | float):
+        raise _type_error(field, 'a str such as "1.2"', value)
+    if isinstance(value, int):
         value = str(value)
     text = check_text(field, value)
     if not text.strip():

@@ -41,7 +41,7 @@ SAMPLES: dict[str, tuple[object, str]] = {
     "tls_sni_hostname": ("sni.example", "sni.example"),
     "tls_ciphers": ("ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256"),
     "min_tls_version": ("1.2", "1.2"),
-    "max_tls_version": (1.3, "1.3"),
+    "max_tls_version": (1, "1"),
     "healthcheck": ("hc", "hc"),
     "shield": ("iad-va-us", "iad-va-us"),
     "request_condition": ("is_api", "is_api"),

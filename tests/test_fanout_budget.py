@@ -10,7 +10,7 @@ import pytest
 from support import F, N, S, U, seed
 
 from fastly_pools import Client, FanOutError, RateLimit, RateLimitError
-from fastly_pools._fanout_budget import GateKind, after_rate_limited, lowest, write_gate
+from fastly_pools._fanout_budget import Gate, GateKind, after_rate_limited, lowest, write_gate
 from fastly_pools.testing import FakeFastly, Fault
 
 
@@ -174,16 +174,54 @@ def test_the_lowest_remaining_of_a_window_is_trusted() -> None:
 
 def test_a_429_without_usable_times_pauses_longer_each_time() -> None:
     waits = [
-        after_rate_limited(reset_at=None, retry_after=None, times=n, now=NOW, max_wait=60).until
+        after_rate_limited(
+            reset_at=None, retry_after=None, budget_spent=True, times=n, now=NOW, max_wait=60
+        ).until
         - NOW
         for n in (1, 2, 3)
     ]
     assert waits == [1.0, 2.0, 4.0]
 
 
-def test_a_429_waits_for_the_later_of_reset_and_retry_after() -> None:
-    gate = after_rate_limited(reset_at=NOW + 10, retry_after=20, times=1, now=NOW, max_wait=60)
+def test_a_429_waits_for_retry_after_first_then_a_spent_budgets_reset() -> None:
+    def gate_for(reset_in: float | None, retry_after: float | None, spent: bool) -> Gate:
+        return after_rate_limited(
+            reset_at=None if reset_in is None else NOW + reset_in,
+            retry_after=retry_after,
+            budget_spent=spent,
+            times=1,
+            now=NOW,
+            max_wait=60,
+        )
+
+    # Retry-After is the server's own word, even when the hourly reset is far away.
+    gate = gate_for(reset_in=900, retry_after=1, spent=False)
+    assert (gate.kind, gate.until) == (GateKind.PAUSE, NOW + 1)
+    gate = gate_for(reset_in=10, retry_after=20, spent=True)
     assert (gate.kind, gate.until) == (GateKind.PAUSE, NOW + 20)
-    gate = after_rate_limited(reset_at=NOW + 90, retry_after=None, times=1, now=NOW, max_wait=60)
+    # A spent budget waits for its reset, or stops when that is too far.
+    gate = gate_for(reset_in=10, retry_after=None, spent=True)
+    assert (gate.kind, gate.until) == (GateKind.PAUSE, NOW + 10)
+    gate = gate_for(reset_in=90, retry_after=None, spent=True)
     assert gate.kind is GateKind.STOP
     assert "beyond max_budget_wait=60s" in gate.reason
+    # A 429 that reports budget left is another throttle: a short pause, not the hour.
+    gate = gate_for(reset_in=900, retry_after=None, spent=False)
+    assert (gate.kind, gate.until) == (GateKind.PAUSE, NOW + 1)
+
+
+async def test_a_429_with_retry_after_pauses_the_run_despite_a_far_reset(
+    fake: FakeFastly, client: Client
+) -> None:
+    # The client already knows the budget (plenty left, reset later this hour); a 429
+    # that says "Retry-After: 1" must pause the run for a second, not stop it.
+    services = seed(fake, 6)
+    await client.pools.update(services[0], 1, "origin").quorum(1).execute()
+    assert client.rate_limit.remaining
+    fake.inject(Fault.status(429, headers={"Retry-After": "1"}), method="PUT")
+
+    ops = [client.pools.update(sid, 1, "origin").quorum(12) for sid in services]
+    report = await client.fan_out(ops, concurrency=2).run()
+
+    assert report.counts[S] == report.total == 6
+    assert report.stopped is None

@@ -150,3 +150,20 @@ async def test_every_status_error_carries_the_latest_rate_limit(
         await client.pools.get(service, 1, "missing").execute()
     assert info.value.rate_limit == known
     assert known.remaining is not None
+
+
+async def test_a_429_with_budget_left_is_not_blamed_on_the_hourly_budget(
+    fake: FakeFastly, client: Client, service: str
+) -> None:
+    # The client knows a reset later this hour from an earlier write; this 429 reports
+    # budget left and asks for a 120 s wait: the error must say so, not "refills at ...".
+    fake.seed_pool(service, 1, "origin")
+    await client.pools.update(service, 1, "origin").quorum(5).execute()
+    fake.inject(Fault.status(429, headers={"Retry-After": "120"}), method="PUT")
+
+    with pytest.raises(RateLimitError) as caught:
+        await client.pools.update(service, 1, "origin").quorum(6).execute()
+
+    assert caught.value.retry_after == 120
+    assert caught.value.budget_spent is False
+    assert "refills" not in str(caught.value)

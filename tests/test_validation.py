@@ -133,13 +133,14 @@ def test_check_pool_type_refuses_other_types(value: object) -> None:
         check_pool_type("type", value)
 
 
-@pytest.mark.parametrize(("value", "text"), [("1.2", "1.2"), (1.3, "1.3"), (1, "1")])
+@pytest.mark.parametrize(("value", "text"), [("1.2", "1.2"), ("1.10", "1.10"), (1, "1")])
 def test_check_tls_version_sends_text(value: object, text: str) -> None:
     assert check_tls_version("min_tls_version", value) == text
 
 
 @pytest.mark.parametrize(("value", "error"), [("", ValueError), (" ", ValueError),
-                                              (True, TypeError), (None, TypeError)])  # fmt: skip
+                                              (True, TypeError), (None, TypeError),
+                                              (1.3, TypeError)])  # fmt: skip
 def test_check_tls_version_refuses_blank_and_bool(value: object, error: type[Exception]) -> None:
     with pytest.raises(error, match=r"^min_tls_version must"):
         check_tls_version("min_tls_version", value)
@@ -150,3 +151,18 @@ def test_every_field_check_names_its_field(field: str) -> None:
     # A list is wrong for every field, so every check must refuse it and say which field.
     with pytest.raises((TypeError, ValueError), match=rf"^{field} "):
         WRITABLE_FIELDS[field](field, ["wrong"])
+
+
+@pytest.mark.parametrize("text", ["null", "None", "NULL", " null ", "none"])
+def test_placeholder_texts_are_refused_in_text_fields_and_names(text: str) -> None:
+    with pytest.raises(ValueError, match=r"^comment must not be the text"):
+        check_text("comment", text)
+    with pytest.raises(ValueError, match=r"^name must not be the text"):
+        WRITABLE_FIELDS["name"]("name", text)
+
+
+def test_a_lone_surrogate_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValueError, match=r"^comment is not valid Unicode"):
+        check_text("comment", "a\udc80b")
+    with pytest.raises(ValueError, match=r"^name is not valid Unicode"):
+        WRITABLE_FIELDS["name"]("name", "a\udc80b")
