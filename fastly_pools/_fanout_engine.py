@@ -19,7 +19,7 @@ from typing import Any, Final, cast
 import attrs
 
 from ._config import RetryPolicy
-from ._exceptions import RateLimitError
+from ._exceptions import AuthenticationError, RateLimitError
 from ._fanout_budget import MAX_RATE_LIMITED, Budget, GateKind, RateLimited
 from ._fanout_items import Item, Queues, cancelled, classify
 from ._fanout_report import FanOutProgress, Outcome, OutcomeState, Tally
@@ -212,6 +212,10 @@ class Engine:
                 if outcome is None:
                     continue  # back in its service's queue until the pause ends
                 self._record(outcome, True)
+                if isinstance(value, AuthenticationError) and not self._stopping:
+                    # Every other item carries the same token: do not send them all to
+                    # be refused. Requests in flight finish (they are refused too).
+                    self._stop(f"the token was refused (401): {value}", False)
             if item.is_write:
                 self._queues.write_done(item)
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from support import F, N, S, U, seed
+from support import NO_WAIT, F, N, S, U, seed
 
 from fastly_pools import Client, FanOut, FanOutError, Outcome
 from fastly_pools.testing import FakeFastly, Fault
@@ -222,3 +222,21 @@ async def test_a_progress_callback_that_raises_stops_the_run(
         await run.run()
     assert calls == 3  # not called again once it raised
     assert_all_accounted(run, source.pulled)
+
+
+async def test_a_refused_token_stops_the_run_instead_of_sending_every_item(
+    fake: FakeFastly,
+) -> None:
+    services = seed(fake, 40)
+    async with Client("not-the-token", base_url=fake.base_url, retry=NO_WAIT) as wrong:
+        ops = [wrong.pools.update(sid, 1, "origin").quorum(3) for sid in services]
+        report = await wrong.fan_out(ops, concurrency=4).run()
+
+    assert report.total == report.counts[F] + report.counts[N]
+    assert report.counts[F] >= 1
+    # The first 401 stopped the run: what was in flight finished, the rest was not taken
+    # from the input (or, if already taken, is reported NOT_SENT).
+    assert len(fake.requests) == report.counts[F] <= 4
+    assert report.total < len(ops)
+    assert report.stopped is not None
+    assert "token was refused (401)" in report.stopped
