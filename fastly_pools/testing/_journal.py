@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_SECRET_FIELDS = frozenset({"tls_client_key"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,17 @@ class ReceivedRequest:
     service_id: str | None
     started_at: float
     finished_at: float
+
+    def __repr__(self) -> str:
+        # A private key the client sent must not show up in a log or a test failure.
+        form = {
+            key: ["<redacted>"] * len(values) if key in _SECRET_FIELDS else values
+            for key, values in self.form.items()
+        }
+        return (
+            f"ReceivedRequest(method={self.method!r}, path={self.path!r}, "
+            f"raw_path={self.raw_path!r}, form={form!r}, service_id={self.service_id!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)

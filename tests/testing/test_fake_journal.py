@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
 
 from fastly_pools.testing import FakeFastly, ReceivedRequest
@@ -78,3 +79,20 @@ async def test_three_overlapping_writes_make_three_pairs(api, fake: FakeFastly, 
 def test_latency_must_not_be_negative(fake: FakeFastly) -> None:
     with pytest.raises(ValueError, match="latency"):
         fake.latency = -1
+
+
+async def test_the_request_log_repr_hides_a_private_key(fake: FakeFastly) -> None:
+    service = fake.add_service()
+    pem = "-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----"
+    async with aiohttp.ClientSession() as session, session.post(
+        f"{fake.base_url}/service/{service}/version/1/pool",
+        data={"name": "k", "tls_client_key": pem},
+        headers={"Fastly-Key": fake.token},
+    ) as response:
+        assert response.status == 200
+
+    (received,) = fake.requests
+    assert received.form["tls_client_key"] == [pem]  # the value itself is kept for tests
+    assert "MIIsecret" not in repr(received)
+    assert "MIIsecret" not in repr(fake.requests)
+    assert "<redacted>" in repr(received)
