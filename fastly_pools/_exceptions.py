@@ -54,7 +54,34 @@ __all__ = [
 
 
 class FastlyError(Exception):
-    """Root of every error raised by fastly_pools at run time."""
+    """Root of every error raised by fastly_pools at run time.
+
+    Errors pickle (for `concurrent.futures` and multiprocessing): headers travel as a plain
+    dict, and the chained cause stays behind.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = dict(self.__dict__)
+        if isinstance(state.get("headers"), Mapping):
+            state["headers"] = dict(state["headers"])
+        return (_restore, (type(self), self.args, state))
+
+
+def _restore(cls: type[FastlyError], args: tuple[Any, ...], state: dict[str, Any]) -> FastlyError:
+    """Rebuild a pickled error without calling its keyword-only `__init__`."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by name in any letter case (a pickled error holds a plain dict)."""
+    value = headers.get(name)
+    if value is None and not hasattr(headers, "getall"):
+        wanted = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == wanted), None)
+    return value
 
 
 class ClientClosedError(RuntimeError):
@@ -102,18 +129,18 @@ class APIStatusError(FastlyError):
     @property
     def served_by(self) -> str | None:
         """The `X-Served-By` header: which Fastly nodes answered."""
-        return self.headers.get("X-Served-By")
+        return _header(self.headers, "X-Served-By")
 
     @property
     def timer(self) -> str | None:
         """The `X-Timer` header, which Fastly support can use to find the request."""
-        return self.headers.get("X-Timer")
+        return _header(self.headers, "X-Timer")
 
     @property
     def request_id(self) -> str | None:
         """A request id header, where the API sent one."""
         for name in ("Fastly-Request-Id", "X-Request-Id", "Request-Id"):
-            value = self.headers.get(name)
+            value = _header(self.headers, name)
             if value:
                 return value
         return None
