@@ -7,6 +7,7 @@ Nothing else in the package imports cattrs.
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -35,6 +36,8 @@ class DecodeFailure(Exception):
 _TRUE: Final = frozenset({"1", "true", "True", "TRUE", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "False", "FALSE", "no", "off", ""})
 _ZERO_TIMES: Final = frozenset({"0000-00-00 00:00:00", "0000-00-00T00:00:00Z"})
+# Plain ASCII digits, optionally negative; "50.0" (seen from other endpoints) is 50.
+_INT_TEXT: Final = re.compile(r"(-?[0-9]+)(?:\.0+)?", re.ASCII)
 
 
 def _to_int(value: Any, _: object) -> int | None:
@@ -45,13 +48,11 @@ def _to_int(value: Any, _: object) -> int | None:
         text = value.strip()
         if not text:
             return None
-        try:
-            return int(text)
-        except ValueError:
-            number = float(text)  # "50.0" has been seen from other endpoints
-            if number.is_integer():
-                return int(number)
-            raise
+        match = _INT_TEXT.fullmatch(text)
+        if match is None:
+            # int() alone would also take "1_000", "+5" and non-ASCII digits.
+            raise ValueError(f"expected an integer, got {value!r}")
+        return int(match[1])
     if kind is float and value.is_integer():
         return int(value)
     raise ValueError(f"expected an integer, got {kind.__name__}")

@@ -158,6 +158,9 @@ def test_tls_client_key_is_a_secret_and_never_shown() -> None:
     [
         ("quorum", "fifty"),
         ("quorum", "50.5"),
+        ("quorum", "1_000"),  # int() alone would take these three
+        ("quorum", "+5"),
+        ("quorum", "\u0663"),  # ARABIC-INDIC DIGIT THREE
         ("quorum", True),
         ("quorum", [50]),
         ("version", {"n": 1}),
