@@ -45,6 +45,8 @@ def _to_int(value: Any, _: object) -> int | None:
     if kind is int:
         return value  # type: ignore[no-any-return]
     if kind is str:
+        if value.isascii() and value.isdigit():  # the common case: "1000"
+            return int(value)
         text = value.strip()
         if not text:
             return None
