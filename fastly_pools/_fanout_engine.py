@@ -215,7 +215,7 @@ class Engine:
                 if isinstance(value, AuthenticationError) and not self._stopping:
                     # Every other item carries the same token: do not send them all to
                     # be refused. Requests in flight finish (they are refused too).
-                    self._stop(f"the token was refused (401): {value}", False)
+                    self._stop("the token was refused (401)", False)
             if item.is_write:
                 self._queues.write_done(item)
 

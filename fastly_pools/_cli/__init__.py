@@ -7,14 +7,14 @@ expected failure is printed as one line on stderr (exit codes: see `_errors`).
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from .._exceptions import FastlyError
 from ._args import build_parser
-from ._errors import EXIT_INTERRUPTED, UsageError, describe, exit_code
+from ._errors import EXIT_INTERRUPTED, EXIT_OK, UsageError, describe, exit_code
+from ._output import printable, silence_stdout
 
 __all__ = ["main"]
 
@@ -40,6 +40,20 @@ def _command(name: str) -> Callable[..., Coroutine[Any, Any, int]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `fastly-pools` with `argv` (default: `sys.argv[1:]`); return the exit code."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, so a reader that went away is seen below, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader stopped reading (`| head -1`) after taking what it wanted: not a
+        # failure of this command, so exit quietly with 0 as ripgrep does (unlike 141,
+        # this does not fail a `set -o pipefail` script). bulk-update catches it itself
+        # so that its exit code still tells how the targets went.
+        silence_stdout()
+        return EXIT_OK
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -51,10 +65,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (FastlyError, UsageError) as exc:
-        print(f"error: {describe(exc)}", file=sys.stderr)
+        # API text may carry terminal escape sequences: show them, do not obey them.
+        print(f"error: {printable(describe(exc))}", file=sys.stderr)
         return exit_code(exc)
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`): stop quietly, as other tools do.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1

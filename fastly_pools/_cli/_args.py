@@ -168,7 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = _add(sub, "demo", "walk through every command on an embedded fake (no token needed)")
     demo.add_argument("--services", type=int, default=200, help="services in the bulk step")
     server = _add(sub, "fake-server", "serve FakeFastly on a local port until Ctrl-C")
-    server.add_argument("--host", default="127.0.0.1")
+    server.add_argument(
+        "--host", default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1); 0.0.0.0 or :: is every interface, "
+        "and the URL printed is then a loopback one",
+    )  # fmt: skip
     server.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
     server.add_argument("--token", help="the token to accept (default: a random one, printed)")
     server.add_argument(

@@ -1,6 +1,6 @@
 """`bulk-update`: one update applied to many pools through `client.fan_out`.
 
-The demo runs the same `run_bulk` so it shows exactly what an operator gets.
+The demo runs this same command on its embedded fake, so it shows what an operator gets.
 """
 
 from __future__ import annotations
@@ -8,34 +8,42 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import TextIO
-from urllib.parse import parse_qsl, quote
 
 from .._client import Client
+from .._exceptions import APIStatusError, AuthenticationError, PermissionDeniedError
 from .._fanout_report import Outcome, OutcomeState
 from .._pools import UpdatePool
-from .._types import REDACTED
 from ._args import field_values
 from ._commands import make_client, read_token, usage_errors, with_fields
-from ._errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, describe
-from ._output import emit_json, print_table
+from ._errors import (
+    EXIT_AUTH,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UsageError,
+    auth_refusal,
+    describe,
+)
+from ._output import printable, silence_stdout
 from ._progress import ProgressDisplay
+from ._report import print_dry_run, print_report
 from ._targets import Target, parse_states, read_targets
 
 __all__ = [
     "build_updates",
-    "print_dry_run",
-    "print_report",
     "run_bulk",
     "run_bulk_command",
     "update_template",
 ]
 
-_SHOWN_FAILURES = 20
-_SECRET_FIELDS = frozenset({"tls_client_key"})
+_AUTH_ERRORS = (AuthenticationError, PermissionDeniedError)  # exit code 3
 
 
 def update_template(client: Client, fields: list[tuple[str, object]]) -> UpdatePool:
@@ -54,29 +62,6 @@ def build_updates(template: UpdatePool, targets: Sequence[Target]) -> list[Updat
         template.with_target(service_id=t.service_id, version=t.version, pool_name=t.pool)
         for t in targets
     ]
-
-
-def _redacted_form(body: bytes | None, *, show_secrets: bool) -> list[tuple[str, str]]:
-    pairs = parse_qsl((body or b"").decode("ascii"), keep_blank_values=True)
-    if show_secrets:
-        return pairs
-    return [(key, REDACTED if key in _SECRET_FIELDS else value) for key, value in pairs]
-
-
-def print_dry_run(builders: Sequence[UpdatePool], *, as_json: bool, show_secrets: bool) -> None:
-    """What would be sent, request by request; secrets redacted."""
-    for builder in builders:
-        request = builder.build_request()
-        form = _redacted_form(request.body, show_secrets=show_secrets)
-        if as_json:
-            line = {"method": request.method, "path": request.path, "form": dict(form)}
-            print(json.dumps(line))
-        else:
-            body = "&".join(
-                f"{quote(k)}={v if v == REDACTED else quote(v, safe='')}" for k, v in form
-            )
-            print(f"{request.method} {request.path} {body}")
-    print(f"dry run: {len(builders)} requests would be sent; nothing was sent", file=sys.stderr)
 
 
 def _record(target: Target, state: str, error: str | None) -> dict[str, object]:
@@ -111,13 +96,14 @@ async def run_bulk(
     progress_every: int | None = None,
     label: str = "bulk-update",
     records: dict[int, dict[str, object]] | None = None,
+    refused: list[APIStatusError] | None = None,
 ) -> list[dict[str, object]]:
     """Run the builders with `fan_out`; return (and write to `out`) one record per target.
 
     Each record is written as soon as its outcome is known. When the run is cancelled
     (Ctrl-C), `records` (filled in place) and `out` still cover every target: outcomes
     settled during the cancellation come from the run's report, and targets the run never
-    took are NOT_SENT.
+    took are NOT_SENT. `refused` collects the 401 and 403 errors (the token was refused).
     """
     records = {} if records is None else records
 
@@ -127,6 +113,8 @@ async def run_bulk(
             out.write(json.dumps(record) + "\n")
 
     def settled(outcome: Outcome) -> None:
+        if refused is not None and isinstance(outcome.error, _AUTH_ERRORS):
+            refused.append(outcome.error)
         keep(outcome.index, _record(targets[outcome.index], outcome.state.name, _why(outcome)))
 
     with ProgressDisplay(len(builders), label=label, every=progress_every) as progress:
@@ -152,47 +140,42 @@ async def run_bulk(
     return [records[index] for index in range(len(targets))]
 
 
-def print_report(
-    records: Sequence[dict[str, object]], *, elapsed: float, as_json: bool, out_path: str | None
-) -> None:
-    """Counts by state, then every target that did not succeed with its one-line error."""
-    counts = {state.name: 0 for state in OutcomeState}
-    for record in records:
-        counts[str(record["state"])] += 1
-    failures = [record for record in records if record["state"] != "SUCCEEDED"]
-    if as_json:
-        emit_json({"total": len(records), "counts": counts, "not_done": failures})
+def _refuse_out_over_targets(targets: str, out: str | None) -> None:
+    """--out must not be the --targets file: the run would replace it with the outcomes of
+    only the rows it takes, losing the others (such as UNKNOWN ones --only-states left out)."""
+    if out is None or targets == "-":
         return
-    noun = "target" if len(records) == 1 else "targets"
-    print(f"\nreport: {len(records)} {noun} in {elapsed:.1f}s")
-    print_table(("state", "count"), [[name, str(count)] for name, count in counts.items()])
-    if failures:
-        print("\nnot done:")
-    for record in failures[:_SHOWN_FAILURES]:
-        where = f"{record['service_id']},{record['version']},{record['pool']}"
-        print(f"  {record['state']:<8} {where}: {record.get('error', '')}")
-    if len(failures) > _SHOWN_FAILURES:
-        more = len(failures) - _SHOWN_FAILURES
-        print(f"  ... and {more} more" + (f" (all in {out_path})" if out_path else ""))
-    if failures and out_path:
-        print(
-            f"\nre-run what is left: fastly-pools bulk-update --targets {out_path} "
-            "--only-states NOT_SENT,FAILED [same field flags]"
+    try:
+        same = os.path.samefile(targets, out)
+    except OSError:  # one of them does not exist (yet): compare where the paths lead
+        same = Path(targets).resolve() == Path(out).resolve()
+    if same:
+        raise UsageError(
+            f"--out {out!r} is the --targets file; write the outcomes to another file "
+            "(this one would be overwritten)"
         )
 
 
-async def run_bulk_command(args: argparse.Namespace) -> int:
-    """The `bulk-update` command."""
-    fields = field_values(args)
+def _check_flags(args: argparse.Namespace) -> frozenset[str] | None:
+    """Checks that need no client or file; returns the --only-states filter."""
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be >= 1: {args.concurrency}")
     if args.stop_after_failures is not None and args.stop_after_failures < 1:
         raise UsageError(f"--stop-after-failures must be >= 1: {args.stop_after_failures}")
-    only = parse_states(args.only_states) if args.only_states else None
-    # A dry run sends nothing, so it needs no token: a placeholder one is never used.
-    token = None if not args.dry_run else read_token(args, required=False) or "dry-run"
-    client = make_client(args, token=token)
-    async with client:
+    _refuse_out_over_targets(args.targets, args.out)
+    return parse_states(args.only_states) if args.only_states else None
+
+
+async def run_bulk_command(args: argparse.Namespace, *, client: Client | None = None) -> int:
+    """The `bulk-update` command; `client` (the demo's) replaces the one made from the flags."""
+    fields = field_values(args)
+    only = _check_flags(args)
+    refused: list[APIStatusError] = []
+    async with AsyncExitStack() as stack:
+        if client is None:
+            # A dry run sends nothing, so it needs no token: a placeholder one is never used.
+            token = None if not args.dry_run else read_token(args, required=False) or "dry-run"
+            client = await stack.enter_async_context(make_client(args, token=token))
         template = update_template(client, fields)  # bad flag values fail before the file
         targets = read_targets(args.targets, only_states=only)
         builders = build_updates(template, targets)
@@ -215,6 +198,7 @@ async def run_bulk_command(args: argparse.Namespace) -> int:
                 stop_after_failures=args.stop_after_failures,
                 out=out,
                 records=settled,
+                refused=refused,
             )
         except asyncio.CancelledError:
             # Ctrl-C: asyncio.run cancelled this task. Every target is accounted for by
@@ -228,10 +212,18 @@ async def run_bulk_command(args: argparse.Namespace) -> int:
         settled.get(i) or _record(target, "NOT_SENT", "not started: interrupted")
         for i, target in enumerate(targets)
     ]
-    print_report(records, elapsed=elapsed, as_json=args.json, out_path=args.out)
+    try:
+        print_report(records, elapsed=elapsed, as_json=args.json, out_path=args.out)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()  # the reader went away (`| head`); the exit code still tells
+    if refused:
+        print(f"error: {printable(auth_refusal(refused[0], len(refused)))}", file=sys.stderr)
     if interrupted:
         print("interrupted: the report covers every target", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if refused:
+        return EXIT_AUTH
     return EXIT_OK if all(r["state"] == "SUCCEEDED" for r in records) else EXIT_FAILED
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -15,12 +15,14 @@ from .._config import DEFAULT_MAX_RETRIES
 from .._fields import PoolFieldSetters
 from .._operation import Operation
 from .._pools import Pools
+from .._urls import check_base_url
 from ._args import field_values, parse_version
 from ._errors import EXIT_OK, UsageError
 from ._output import print_deleted, print_pool, print_pools
 
 __all__ = [
     "URL_ENV",
+    "base_url",
     "make_client",
     "read_token",
     "run_pool_command",
@@ -61,14 +63,32 @@ def read_token(args: argparse.Namespace, *, required: bool = True) -> str | None
     return token or None
 
 
+def base_url(args: argparse.Namespace) -> str:
+    """--base-url, else $FASTLY_API_URL, else Fastly's; a bad value names where it came from."""
+    flag: str | None = getattr(args, "base_url", None)
+    if flag is not None:
+        # An explicit empty value is a mistake (an unset shell variable), not "use the default".
+        if not flag.strip():
+            raise UsageError("--base-url must not be empty")
+        url, source = flag, "--base-url"
+    else:
+        # An empty environment variable counts as unset, as usual for environment settings.
+        url, source = os.environ.get(URL_ENV) or DEFAULT_BASE_URL, URL_ENV
+    try:
+        check_base_url(url)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"{source}: {exc}") from None
+    return url
+
+
 def make_client(args: argparse.Namespace, *, token: str | None = None) -> Client:
     """A client from the command line and environment; bad settings are usage errors."""
-    base_url = getattr(args, "base_url", None) or os.environ.get(URL_ENV) or DEFAULT_BASE_URL
+    url = base_url(args)
     retries = getattr(args, "max_retries", None)
     with usage_errors():
         return Client(
             token or read_token(args),
-            base_url=base_url,
+            base_url=url,
             max_retries=DEFAULT_MAX_RETRIES if retries is None else retries,
         )
 
@@ -108,11 +128,17 @@ def _plan(
     return deleter, partial(print_deleted, as_json=args.json, where=where)
 
 
-async def run_pool_command(args: argparse.Namespace) -> int:
-    """list, get, create, update or delete one pool, printing the result."""
+async def run_pool_command(args: argparse.Namespace, *, client: Client | None = None) -> int:
+    """list, get, create, update or delete one pool, printing the result.
+
+    `client` (the demo's, on its embedded fake) replaces the one made from the flags and
+    environment; the caller keeps it open.
+    """
     fields = field_values(args) if args.command in ("create", "update") else []
     version = parse_version(args.version)
-    async with make_client(args) as client:
+    async with AsyncExitStack() as stack:
+        if client is None:
+            client = await stack.enter_async_context(make_client(args))
         with usage_errors():
             operation, show = _plan(args, client.pools, version, fields)
         show(await operation.execute())

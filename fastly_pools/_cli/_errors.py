@@ -29,8 +29,10 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "UsageError",
+    "auth_refusal",
     "describe",
     "exit_code",
+    "is_auth_error",
 ]
 
 EXIT_OK: Final = 0
@@ -45,7 +47,7 @@ exit codes:
   0    done (bulk-update: every target SUCCEEDED)
   1    the API answered with an error (bulk-update: some target FAILED, UNKNOWN or NOT_SENT)
   2    usage or input error: bad flag value, bad targets row, no token; nothing was sent
-  3    the token was refused (401) or may not do this (403)
+  3    the token was refused (401) or may not do this (403); bulk-update: for any target
   4    no usable answer: connection refused, timeout, answer lost
   130  interrupted (Ctrl-C)
 """
@@ -97,9 +99,23 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def is_auth_error(exc: BaseException | None) -> bool:
+    """Whether the API refused the token (401) or its scope (403): exit code 3."""
+    return isinstance(exc, AuthenticationError | PermissionDeniedError)
+
+
+def auth_refusal(first: APIStatusError, count: int) -> str:
+    """The one line a bulk run prints once when the token was refused, with its hint."""
+    what = "refused the token" if isinstance(first, AuthenticationError) else "denied the token"
+    noun = "target" if count == 1 else "targets"
+    text = f"the API {what} ({first.status} {first.msg or 'error'}) for {count} {noun}"
+    hint = _status_hint(first)
+    return f"{text}; hint: {hint}" if hint else text
+
+
 def exit_code(exc: BaseException) -> int:
     """The documented exit code for an error (see `EXIT_CODES_HELP`)."""
-    if isinstance(exc, AuthenticationError | PermissionDeniedError):
+    if is_auth_error(exc):
         return EXIT_AUTH
     if isinstance(exc, APIConnectionError):
         return EXIT_CONNECTION

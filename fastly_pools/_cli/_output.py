@@ -1,10 +1,14 @@
 """Printing pools: a table on a terminal (with `rich` when installed), aligned text otherwise,
 JSON with `--json`. `tls_client_key` is shown as "<redacted>" unless secrets are asked for.
+
+Text from the API is shown with control characters escaped (`printable`), so a value
+cannot move the cursor, recolour or retitle the operator's terminal.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -24,12 +28,45 @@ __all__ = [
     "print_table",
     "plain_value",
     "pool_to_json",
+    "printable",
     "rich_console",
+    "silence_stdout",
 ]
 
 LIST_COLUMNS = (
     "name", "type", "quorum", "use_tls", "healthcheck", "shield", "max_conn_default", "comment",
 )  # fmt: skip
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """`text` with every non-printable character escaped as `repr` shows it (`\\x1b`, `\\n`).
+
+    C0 and C1 controls, DEL and invisible format characters (such as bidi overrides) all
+    become visible escapes; ordinary text, including non-ASCII letters, is unchanged.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or (keep_newlines and ch == "\n") else repr(ch)[1:-1]
+        for ch in text
+    )
+
+
+def silence_stdout() -> None:
+    """Point stdout at the null device once its reader has gone (`| head`).
+
+    Python flushes stdout at exit; without this that flush fails again and prints a
+    traceback-like "Exception ignored" message.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (e.g. captured)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def rich_console(stream: TextIO) -> Any | None:
@@ -95,15 +132,17 @@ def print_table(
         from rich.text import Text
 
         # Text, not str: a value such as "[red]" must show as typed, not as rich markup.
-        table = Table(*headers, title=Text(title) if title else None, title_justify="left")
+        # A table cell may span lines (PEM certificates); other controls are escaped.
+        shown = Text(printable(title)) if title else None
+        table = Table(*headers, title=shown, title_justify="left")
         for row in rows:
-            table.add_row(*(Text(cell) for cell in row))
+            table.add_row(*(Text(printable(cell, keep_newlines=True)) for cell in row))
         console.print(table)
         return
     if title:
-        print(title, file=out)
+        print(printable(title), file=out)
     # One line per row: multi-line values (PEM certificates) show as literal backslash-n.
-    rows = [[cell.replace("\n", "\\n") for cell in row] for row in rows]
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
     for row in (headers, *rows):
         line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))

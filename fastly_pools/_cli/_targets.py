@@ -7,6 +7,8 @@
   The `--out` file of a previous run is such a file; its `state` key lets `--only-states`
   take exactly the rows left to do.
 - `-` reads stdin. The format is taken from the first non-blank line (`{` means JSON Lines).
+  A leading UTF-8 byte order mark (Excel's "CSV UTF-8") is ignored. A JSON array is not
+  read: it is refused with a hint to convert it to JSON Lines.
 
 Every row is checked with the SDK's own checks before anything is sent; the first bad row
 raises a `UsageError` naming the line number and the value.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 import sys
 from collections.abc import Iterator
 from typing import Any, Final, TextIO
@@ -119,14 +122,21 @@ def read_targets(
     label = "<stdin>" if path == "-" else path
     try:
         if path == "-":
-            text = (stdin or sys.stdin).read()
+            text = (stdin or sys.stdin).read().removeprefix("\ufeff")
         else:
-            with open(path, encoding="utf-8", newline="") as handle:
+            with open(path, encoding="utf-8-sig", newline="") as handle:
                 text = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read targets from {label}: {exc}") from None
     lines = text.splitlines()
     first = next((line.strip() for _, line in _rows(lines)), "")
+    if first.startswith("["):
+        # Without this it would be read as CSV and fail with a puzzling column error.
+        source = "FILE" if path == "-" else shlex.quote(path)
+        raise UsageError(
+            f"{label} looks like a JSON array; targets are JSON Lines (one object per line) "
+            f"or CSV rows service_id,version,pool (convert with: jq -c '.[]' {source})"
+        )
     reader = _from_jsonl if first.startswith("{") else _from_csv
     targets: list[Target] = []
     seen: dict[tuple[str, int, str], int] = {}

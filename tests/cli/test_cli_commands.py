@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shlex
 import signal
 import sys
 import time
 from pathlib import Path
 
+import attrs
 import pytest
 
 import fastly_pools
+from fastly_pools._cli._args import build_parser
 from fastly_pools.testing import FakeFastly
 
 from . import (
@@ -258,6 +261,59 @@ async def test_demo_exits_0_and_prints_the_bulk_report() -> None:
     assert "MIIdemo" not in out + result.err
     assert "bulk-update: 200/200" in result.err  # progress goes to stderr
     assert "Traceback" not in result.err
+
+
+def transcript_blocks(out: str) -> list[tuple[list[str], list[str]]]:
+    """The demo's `$ fastly-pools ...` commands (as argv) with the lines printed under each."""
+    blocks: list[tuple[list[str], list[str]]] = []
+    for line in out.splitlines():
+        if line.startswith("$ "):
+            argv = shlex.split(line[2:])
+            assert argv[0] == "fastly-pools", line
+            blocks.append((argv[1:], []))
+        elif line.startswith(("# ", "== ")):  # the demo's own notes and step titles
+            blocks.append(([], []))
+        elif blocks:
+            blocks[-1][1].append(line)
+    for _, lines in blocks:
+        while lines and not lines[-1]:
+            lines.pop()
+    return [(argv, lines) for argv, lines in blocks if argv]
+
+
+async def test_the_demo_transcript_shows_what_each_command_really_prints() -> None:
+    result = await run_cli("demo", "--services", "5", env=cli_env())
+    assert result.code == 0, result.err
+    blocks = transcript_blocks(result.out)
+    assert [argv[0] for argv, _ in blocks] == [
+        "create", "list", "get", "update", "delete", "create", "create", "bulk-update",
+        "bulk-update",
+    ]  # fmt: skip
+    parser = build_parser()
+    for argv, _ in blocks:
+        try:
+            parser.parse_args(argv)  # every command line shown is one the real CLI takes
+        except SystemExit:
+            pytest.fail(f"the demo shows a command the CLI refuses: {argv}")
+    by_command = {" ".join(argv[:1] + argv[3:4]): lines for argv, lines in blocks}
+    sid = blocks[0][0][1]
+    assert by_command["list"][0] == f"pools of service {sid} version 1"
+    shown = json.loads("\n".join(by_command["get origin"]))
+    assert set(shown) == {field.name for field in attrs.fields(fastly_pools.Pool)}
+    assert shown["tls_client_key"] == "<redacted>"
+    updated = by_command["update origin"]
+    assert updated[0] == f"updated in service {sid} version 1"
+    assert "quorum                 60" in updated
+    assert by_command["delete backup"] == [f"deleted pool 'backup' from service {sid} version 1"]
+    errors = [lines for argv, lines in blocks if argv[0] == "create"][1:]
+    for lines in errors:
+        assert len(lines) == 1
+        assert lines[0].startswith("error: 4")
+        assert not re.search(r"\[\w+Error\]$", lines[0])  # nothing added to the CLI's line
+    other = blocks[5][0][1]
+    assert f"# version 2 of {other} is now activated" in result.out
+    assert "editable versions 1 and 2" not in result.out
+    assert "re-run what is left: fastly-pools bulk-update --targets" in result.out
 
 
 async def test_every_command_runs_without_rich(fake: FakeFastly) -> None:

@@ -59,6 +59,34 @@ def test_stdin_is_read_for_a_dash() -> None:
     assert keys(targets) == [("svc", 7, "origin")]
 
 
+def test_a_utf8_byte_order_mark_is_ignored_in_files_and_on_stdin(tmp_path: Path) -> None:
+    # Excel's "CSV UTF-8" starts the file with a BOM, which would glue onto the header.
+    for text in ("service_id,version,pool\nsvc,1,origin\n",
+                 '{"service_id": "svc", "version": 1, "pool": "origin"}\n'):  # fmt: skip
+        path = tmp_path / "bom.csv"
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        assert keys(read_targets(str(path))) == [("svc", 1, "origin")]
+        from_stdin = read_targets("-", stdin=io.StringIO("\ufeff" + text))
+        assert keys(from_stdin) == [("svc", 1, "origin")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"service_id": "svc", "version": 1, "pool": "origin"}]\n',
+        '\n[\n  {"service_id": "svc", "version": 1, "pool": "origin"}\n]\n',
+    ],
+)
+def test_a_json_array_is_refused_with_a_clear_hint(tmp_path: Path, text: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        read(tmp_path, text)
+    message = str(caught.value)
+    assert "looks like a JSON array" in message
+    assert "JSON Lines" in message
+    assert "jq -c" in message
+    assert "\n" not in message
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
