@@ -140,24 +140,39 @@ def _field_hooks() -> dict[str, tuple[type, Callable[[Any, Any], Any]]]:
 _FIELD_HOOKS: Final = _field_hooks()
 
 
+# The common wire forms, converted inline by the generated code without a hook call.
+_FAST_FORMS: Final[dict[type, str]] = {
+    int: "int(v) if type(v) is str and v.isascii() and v.isdigit() else h(v, None)",
+    bool: "FLAGS[v] if type(v) is str and v in FLAGS else h(v, None)",
+    PoolType: "TYPES.get(v) or h(v, None)",
+}
+
+
 def _compile_structure() -> Callable[[dict[str, Any]], Pool]:
     """Generate a straight-line structuring function for Pool from the converter's hooks.
 
     A list of 200 pools must decode in well under twice the time aiohttp takes to fetch
     and parse it (see benchmarks/). cattrs' generic code calls two functions per field
-    and then the 28-argument frozen `__init__`; this calls a hook only when a value is
-    not already of its final type, and fills the instance dict directly.
+    and then the 28-argument frozen `__init__`; this converts the common wire forms
+    ("1000", "1", "random") inline, calls the converter's hook for anything else, and
+    fills the instance dict directly.
     """
     lines = ["def structure(o):", "    get = o.get", "    pool = new(Pool)"]
     lines.append("    d = pool.__dict__")
-    namespace: dict[str, Any] = {"new": object.__new__, "Pool": Pool}
+    namespace: dict[str, Any] = {
+        "new": object.__new__,
+        "Pool": Pool,
+        "FLAGS": {"1": True, "0": False},
+        "TYPES": {member.value: member for member in PoolType},
+    }
     for name, (base, hook) in _FIELD_HOOKS.items():
         namespace[f"h_{name}"] = hook
         namespace[f"t_{name}"] = base
+        convert = _FAST_FORMS.get(base, "h(v, None)").replace("h(", f"h_{name}(")
         lines.append(f"    v = get({name!r})")
-        lines.append(
-            f"    d[{name!r}] = v if v is None or type(v) is t_{name} else h_{name}(v, None)"
-        )
+        lines.append(f"    if v is not None and type(v) is not t_{name}:")
+        lines.append(f"        v = {convert}")
+        lines.append(f"    d[{name!r}] = v")
     lines.append("    return pool")
     exec("\n".join(lines), namespace)
     structure: Callable[[dict[str, Any]], Pool] = namespace["structure"]
