@@ -3,6 +3,7 @@ the write budget, every item accounted for. The engine is in `_fanout_engine`.""
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from types import TracebackType
@@ -74,6 +75,11 @@ class FanOut:
             raise ValueError(f'on_stop must be "cancel" or "finish": {on_stop!r}')
         if on_progress is not None and not callable(on_progress):
             raise InputTypeError(f"on_progress must be callable: {on_progress!r}")
+        if inspect.iscoroutinefunction(on_progress):
+            # It would be called and never awaited: say so now rather than warn per outcome.
+            raise InputTypeError(
+                f"on_progress must be a plain function, not a coroutine function: {on_progress!r}"
+            )
         settings = Settings(
             concurrency=_count("concurrency", concurrency, 1),
             reserve=_count("budget_reserve", budget_reserve, 0),

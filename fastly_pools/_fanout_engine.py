@@ -67,6 +67,9 @@ class Engine:
         self._done: deque[tuple[Item, _Task]] = deque()
         self._ready: deque[Outcome] = deque()  # recorded, not yet yielded
         self._wake: asyncio.Future[None] | None = None
+        # A read from an async input runs beside the tasks, so a slow input never holds
+        # back outcomes, progress or a stop.
+        self._pulling: asyncio.Future[Any] | None = None
         self._writes_in_flight = 0
         self._budget = Budget(client, reserve=settings.reserve, max_wait=settings.max_wait)
         self._failures = 0
@@ -86,6 +89,7 @@ class Engine:
                     break
                 await self._wait()
                 self._collect()
+            await self._end_pull()
         except BaseException as exc:
             # Cancelled, abandoned (GeneratorExit) or a callback raised: settle everything.
             if isinstance(exc, asyncio.CancelledError):
@@ -95,6 +99,7 @@ class Engine:
             else:
                 why = f"the run stopped on {type(exc).__name__}"
             await self._shut_down(why)
+            await self._end_pull()
             raise
         error = self.tally.input_error
         if error is not None:
@@ -115,15 +120,44 @@ class Engine:
                 self._start(item)
             elif self._exhausted or queues.waiting >= self._room or self._stopping:
                 return
+            elif self._async_source:
+                if not self._pulled():
+                    return  # the input has not answered yet: wait for it or for a task
             else:
-                await self._pull()
+                self._pull(lambda: next(cast(Iterator[Any], self._source)))
 
-    async def _pull(self) -> None:
+    def _pulled(self) -> bool:
+        """Start a read from the async input, or take its result; False while it is pending."""
+        pulling = self._pulling
+        if pulling is None:
+            source = cast(AsyncIterator[Any], self._source)
+            self._pulling = pulling = asyncio.ensure_future(anext(source))
+            pulling.add_done_callback(lambda _: self._wake_up())
+        if not pulling.done():
+            return False
+        self._pulling = None
+        self._pull(pulling.result)
+        return True
+
+    async def _end_pull(self) -> None:
+        """The run is over: cancel a pending read, or report an item that just arrived."""
+        pulling, self._pulling = self._pulling, None
+        if pulling is None:
+            return
+        if not pulling.done():
+            pulling.cancel()  # the input sees CancelledError where it waits
+            await asyncio.wait([pulling])
+            return
+        if pulling.cancelled() or pulling.exception() is not None:
+            return
+        index = self.tally.total
+        self.tally.total += 1
+        why = f"not started: {self.tally.stopped or 'the run ended'}"
+        self._record(Outcome(pulling.result(), index, _N, reason=why), False)
+
+    def _pull(self, take: Callable[[], Any]) -> None:
         try:
-            if self._async_source:
-                builder = await anext(cast(AsyncIterator[Any], self._source))
-            else:
-                builder = next(cast(Iterator[Any], self._source))
+            builder = take()
         except (StopIteration, StopAsyncIteration):
             self._exhausted = True
             return
@@ -168,19 +202,23 @@ class Engine:
     def _finished(self, item: Item, task: asyncio.Task[tuple[bool, Any]]) -> None:
         self._tasks.discard(task)
         self._done.append((item, task))
+        self._wake_up()
+
+    def _wake_up(self) -> None:
         wake = self._wake
         if wake is not None and not wake.done():
             wake.set_result(None)
 
     async def _wait(self) -> None:
         """Until a task finishes, or a budget pause ends."""
-        if self._done:
+        pulling = self._pulling
+        if self._done or (pulling is not None and pulling.done()):
             return
         loop = asyncio.get_running_loop()
         timeout = None
         if self._queues.write_ready and self._budget.paused_until:
             timeout = max(0.0, self._budget.paused_until - time.time())
-        if not self._tasks and timeout is None:
+        if not self._tasks and timeout is None and pulling is None:
             raise RuntimeError("fan_out stalled: nothing in flight and nothing to wait for")
         self._wake = wake = loop.create_future()
         handle = None if timeout is None else loop.call_later(timeout, _settle, wake)
@@ -256,7 +294,7 @@ class Engine:
             self._failures += 1
             if self._failures >= self._stop_after and not self._stopping:
                 n = self._stop_after
-                why = f"{n} items did not succeed (stop_after_failures={n})"
+                why = f"{n} item{'' if n == 1 else 's'} did not succeed (stop_after_failures={n})"
                 self._stop(why, self._cancel_on_stop)
 
     def _notify(self) -> None:

@@ -251,6 +251,8 @@ class Sender:
 def _secrets_of(operation: Operation[Any], token: Secret) -> tuple[str, ...]:
     """Texts an error body must never repeat: the token, and a private key being sent."""
     key = operation.get_field("tls_client_key") if hasattr(operation, "get_field") else None
-    if isinstance(key, Secret):
-        return (token.reveal(), key.reveal())
-    return (token.reveal(),)
+    if not isinstance(key, Secret):
+        return (token.reveal(),)
+    # The whole PEM, and each line of its body, should an answer echo the key unarmoured.
+    body = [line.strip() for line in key.reveal().splitlines() if "-----" not in line]
+    return (token.reveal(), key.reveal(), *(line for line in body if len(line) >= 16))

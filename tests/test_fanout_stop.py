@@ -145,7 +145,7 @@ async def test_stop_after_failures_reports_waiting_items_not_sent(
 
     assert report.counts[F] == 1
     assert report.counts[N] == report.total - 1 > 0
-    assert all(o.reason.startswith("not started: 1 items") for o in report.not_sent)
+    assert all(o.reason.startswith("not started: 1 item did") for o in report.not_sent)
     assert fan_out_tasks() == []
 
 
@@ -240,3 +240,51 @@ async def test_a_refused_token_stops_the_run_instead_of_sending_every_item(
     assert report.total < len(ops)
     assert report.stopped is not None
     assert "token was refused (401)" in report.stopped
+
+
+async def test_a_slow_async_input_does_not_hold_back_outcomes(
+    fake: FakeFastly, client: Client
+) -> None:
+    # The input yields one builder, then waits until the consumer has seen its outcome:
+    # a run that waited on the input before yielding outcomes would never get there.
+    services = seed(fake, 2)
+    seen_first = asyncio.Event()
+
+    async def builders() -> AsyncIterator[Any]:
+        yield client.pools.get(services[0], 1, "origin")
+        await seen_first.wait()
+        yield client.pools.get(services[1], 1, "origin")
+
+    outcomes = []
+    async with asyncio.timeout(10):
+        async for outcome in client.fan_out(builders(), concurrency=4):
+            outcomes.append(outcome)
+            seen_first.set()
+
+    assert [o.index for o in outcomes] == [0, 1]
+    assert all(o.state is S for o in outcomes)
+
+
+async def test_a_stop_is_noticed_while_the_async_input_is_waiting(
+    fake: FakeFastly, client: Client
+) -> None:
+    services = seed(fake, 1)
+    never = asyncio.Event()
+    input_cancelled = asyncio.Event()
+
+    async def builders() -> AsyncIterator[Any]:
+        yield client.pools.update(services[0], 1, "missing").quorum(1)  # 404: a failure
+        try:
+            await never.wait()  # the next item never comes
+        except asyncio.CancelledError:
+            input_cancelled.set()
+            raise
+        yield client.pools.update(services[0], 1, "origin").quorum(2)  # pragma: no cover
+
+    async with asyncio.timeout(10):
+        report = await client.fan_out(builders(), stop_after_failures=1).run()
+
+    assert (report.total, report.counts[F]) == (1, 1)
+    assert report.stopped is not None
+    assert input_cancelled.is_set()  # the pending read was cancelled, not awaited forever
+    assert len(fake.requests) == 1

@@ -12,6 +12,7 @@ from fastly_pools import (
     Client,
     ConnectionErrorKind,
     FanOutError,
+    InputTypeError,
     Outcome,
     OutcomeState,
     OutcomeUnknownError,
@@ -197,3 +198,12 @@ def test_fan_out_error_lists_what_did_not_succeed(client: Client) -> None:
     assert [o.state for o in error.outcomes[-2:]] == [U, N]
     assert error.report.total == 15
     assert "token" not in text
+
+
+def test_an_async_progress_callback_is_refused_up_front() -> None:
+    async def progress(_: object) -> None:  # pragma: no cover - never called
+        return None
+
+    client = Client("token")
+    with pytest.raises(InputTypeError, match="not a coroutine function"):
+        client.fan_out([], on_progress=progress)

@@ -291,3 +291,23 @@ async def test_an_aiohttp_response_error_keeps_no_request_headers() -> None:
     assert cause is not None
     assert "User-Agent" in repr(cause)  # the request headers are there...
     assert "tok-in-headers" not in repr(cause)  # ...without the token
+
+
+async def test_an_error_body_echoing_the_key_without_its_armour_is_scrubbed(
+    fake: FakeFastly, service: str
+) -> None:
+    first_line = KEY_BODY.splitlines()[0]
+    assert len(first_line) >= 16
+    fake.inject(
+        Fault.status(400, body={"msg": "Bad request", "detail": f"cannot parse {first_line}"}),
+        method="POST",
+    )
+    async with Client(fake.token, base_url=fake.base_url, retry=NO_WAIT) as client:
+        create = client.pools.create(service, 1).name("k").tls_client_key(PRIVATE_KEY)
+        with pytest.raises(APIStatusError) as caught:
+            await create.execute()
+
+    error = caught.value
+    for text in (str(error), repr(error), error.body, error.detail or ""):
+        assert first_line not in text
+    assert "<redacted>" in error.body
