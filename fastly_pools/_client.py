@@ -73,6 +73,10 @@ def _check_limit(connection_limit: object) -> int:
 class Client:
     """An async client for Fastly's pool API. Create one per application and event loop.
 
+    `client.pools` holds the five operations (`list`, `get`, `create`, `update`,
+    `delete`), each returning a builder to `execute()`; `client.fan_out(builders)` runs
+    many at once.
+
     Use it as `async with Client() as client:`, or create it at start-up and
     `await client.close()` at shutdown. It may be created outside a running loop: the
     aiohttp session is made on first use, in the loop that uses it. An injected
