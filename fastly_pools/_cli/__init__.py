@@ -13,7 +13,7 @@ from typing import Any
 
 from .._exceptions import FastlyError
 from ._args import build_parser
-from ._errors import EXIT_INTERRUPTED, EXIT_OK, UsageError, describe, exit_code
+from ._errors import EXIT_INTERRUPTED, EXIT_OK, TOKEN_FILE, UsageError, describe, exit_code
 from ._output import printable, silence_stdout
 
 __all__ = ["main"]
@@ -59,6 +59,7 @@ def _run(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, --version, or a usage error already printed
         return stop.code if isinstance(stop.code, int) else 0
+    TOKEN_FILE.set(getattr(args, "token_file", None))  # asyncio.run copies it into the task
     try:
         return asyncio.run(_command(args.command)(args))
     except KeyboardInterrupt:

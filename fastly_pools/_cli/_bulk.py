@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import TextIO
 
@@ -34,6 +34,7 @@ from ._errors import (
 from ._output import printable, silence_stdout
 from ._progress import ProgressDisplay
 from ._report import print_dry_run, print_report
+from ._sigint import stop_once
 from ._targets import Target, parse_states, read_targets
 
 __all__ = [
@@ -168,6 +169,14 @@ def _check_flags(args: argparse.Namespace) -> frozenset[str] | None:
 
 async def run_bulk_command(args: argparse.Namespace, *, client: Client | None = None) -> int:
     """The `bulk-update` command; `client` (the demo's) replaces the one made from the flags."""
+    with ExitStack() as signals:  # spans the run and the report, which follows closing
+        return await _bulk_command(args, client, signals)
+
+
+async def _bulk_command(
+    args: argparse.Namespace, client: Client | None, signals: ExitStack
+) -> int:
+    """The command's body; `signals` takes the SIGINT guard once the run is about to start."""
     fields = field_values(args)
     only = _check_flags(args)
     refused: list[APIStatusError] = []
@@ -186,6 +195,8 @@ async def run_bulk_command(args: argparse.Namespace, *, client: Client | None = 
             print("nothing to do: no target is in the states asked for", file=sys.stderr)
             return EXIT_OK
         out = _open_out(args.out)
+        # From here on, a second Ctrl-C must not cut the settling, --out or the report.
+        signals.enter_context(stop_once())
         started = time.monotonic()
         settled: dict[int, dict[str, object]] = {}
         interrupted = False

@@ -6,6 +6,7 @@ input row) becomes one line on stderr; a traceback means a bug.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Final
 
 from .._exceptions import (
@@ -28,6 +29,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "TOKEN_FILE",
     "UsageError",
     "auth_refusal",
     "describe",
@@ -53,12 +55,21 @@ exit codes:
 """
 
 
+# The --token-file the command read its token from, if any: set once per command by
+# `main`, so the 401 hint names that file rather than the environment variable.
+TOKEN_FILE: ContextVar[str | None] = ContextVar("TOKEN_FILE", default=None)
+
+
 class UsageError(Exception):
     """Raised for bad command-line input; printed as one line, exit code 2, nothing sent."""
 
 
 def _status_hint(exc: APIStatusError) -> str | None:
     """The SDK's hint, or one the command line can add because it knows its own flags."""
+    token_file = TOKEN_FILE.get()
+    if isinstance(exc, AuthenticationError) and token_file:
+        # The SDK's hint names FASTLY_API_TOKEN, which this command did not read.
+        return f"check the token in --token-file {token_file!r}; it may be wrong or expired"
     if exc.hint:
         return exc.hint
     if isinstance(exc, RateLimitError):

@@ -22,6 +22,7 @@ from .._types import REDACTED, Secret
 
 __all__ = [
     "emit_json",
+    "json_text",
     "print_deleted",
     "print_pool",
     "print_pools",
@@ -112,9 +113,24 @@ def plain_value(value: object, *, show_secrets: bool = False) -> str:
     return str(shown)
 
 
+def json_text(data: object, stream: TextIO, *, indent: int | None = None) -> str:
+    """`data` as JSON with non-ASCII text as is ("café"), when `stream` can encode it.
+
+    Otherwise (a non-UTF-8 stdout, a lone surrogate) the text is escaped as `\\u00e9`, so
+    printing it cannot fail; either way it is the same JSON, control characters escaped.
+    """
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return json.dumps(data, indent=indent)
+    return text
+
+
 def emit_json(data: object, stream: TextIO | None = None) -> None:
     """Print a JSON document."""
-    print(json.dumps(data, indent=2), file=stream or sys.stdout)
+    out = stream or sys.stdout
+    print(json_text(data, out, indent=2), file=out)
 
 
 def print_table(

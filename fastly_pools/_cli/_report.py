@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, quote
@@ -10,7 +9,7 @@ from urllib.parse import parse_qsl, quote
 from .._fanout_report import OutcomeState
 from .._pools import UpdatePool
 from .._types import REDACTED
-from ._output import emit_json, print_table, printable
+from ._output import emit_json, json_text, print_table, printable
 
 __all__ = ["print_dry_run", "print_report"]
 
@@ -32,7 +31,7 @@ def print_dry_run(builders: Sequence[UpdatePool], *, as_json: bool, show_secrets
         form = _redacted_form(request.body, show_secrets=show_secrets)
         if as_json:
             line = {"method": request.method, "path": request.path, "form": dict(form)}
-            print(json.dumps(line))
+            print(json_text(line, sys.stdout))
         else:
             body = "&".join(
                 f"{quote(k)}={v if v == REDACTED else quote(v, safe='')}" for k, v in form

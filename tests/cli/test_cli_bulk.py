@@ -246,3 +246,42 @@ async def test_ctrl_c_still_reports_and_records_every_target(
         "svc0": "UNKNOWN", "svc1": "NOT_SENT", "svc2": "NOT_SENT", "svc3": "NOT_SENT",
     }  # fmt: skip
     assert puts_by_service(fake) == ["svc0"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+async def test_a_second_ctrl_c_while_stopping_still_reports_and_records_every_target(
+    fake: FakeFastly, tmp_path: Path
+) -> None:
+    # GNU `timeout` and an impatient double Ctrl-C both send two SIGINTs: the second lands
+    # while the run settles and must not cut the report or the end of the --out file.
+    services = seed(fake, 300)
+    fake.latency = 0.05
+    targets = write_csv(tmp_path / "targets.csv", services)
+    out = tmp_path / "out.jsonl"
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, "bulk-update", "--targets", str(targets), "--quorum", "1", "--out", str(out),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=cli_env(fake.base_url, fake.token),
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            while fake.in_flight == 0:  # noqa: ASYNC110 - no event to wait on
+                await asyncio.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        await asyncio.sleep(0.002)  # the behaviour under test: a second SIGINT right after
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    err = stderr.decode()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "interrupted: the report covers every target" in err
+    reported = counts(stdout.decode())
+    assert sum(reported.values()) == 300, stdout.decode()
+    assert reported["NOT_SENT"] > 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 300
+    assert sorted(str(json.loads(line)["service_id"]) for line in lines) == sorted(services)
