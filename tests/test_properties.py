@@ -120,7 +120,7 @@ def test_any_mix_of_wire_forms_decodes(case: tuple[dict[str, object], dict[str, 
 
 SAFE_TEXT = st.text(
     st.characters(codec="utf-8", exclude_characters="\x00"), max_size=15
-).filter(lambda s: s not in ("None", "null"))
+).filter(lambda s: s.strip().lower() not in ("none", "null"))
 NAME_TEXT = SAFE_TEXT.filter(
     lambda s: bool(s.strip()) and s not in (".", "..") and all(ord(c) >= 0x20 and ord(c) != 0x7F
                                                                for c in s)
