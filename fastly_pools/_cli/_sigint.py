@@ -58,7 +58,8 @@ def stop_once() -> Iterator[None]:
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         # asyncio.run's handler would cancel the task a second time as it returns, and a
-        # twice-cancelled task ends in CancelledError; once stopping, a late SIGINT is a
-        # plain KeyboardInterrupt ("interrupted", exit code 130) after the report instead.
+        # twice-cancelled task ends in CancelledError. Once stopping, the command is on its
+        # way out with exit code 130 and the report printed: a late SIGINT is ignored, so
+        # it cannot turn that exit into a death by signal during interpreter shutdown.
         stopping = task.cancelling() > 0
-        signal.signal(signal.SIGINT, signal.default_int_handler if stopping else previous)
+        signal.signal(signal.SIGINT, signal.SIG_IGN if stopping else previous)
