@@ -6,14 +6,27 @@ sending the write again blind (which would duplicate a create or 404 a rename).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ._config import CallSettings
 from ._exceptions import APIConnectionError, ConflictError, NotFoundError, OutcomeUnknownError
 from ._models import APIResponse, Pool
 from ._operation import Executor
 from ._pools import CreatePool, GetPool, UpdatePool
-from ._reconcile import differences
+from ._serde import encode_value
 
-__all__ = ["lost_create", "renamed_meanwhile"]
+__all__ = ["differences", "lost_create", "renamed_meanwhile"]
+
+
+def differences(sent: Iterable[tuple[str, object]], found: Pool) -> list[str]:
+    """The names of the sent fields whose stored value differs (empty when they all match)."""
+    differing = []
+    for field, value in sent:
+        stored = getattr(found, field, None)
+        have = "" if stored is None else encode_value(stored)
+        if have != encode_value(value):
+            differing.append(field)
+    return differing
 
 
 def _lookup(executor: Executor, operation: CreatePool | UpdatePool, name: str,
