@@ -212,6 +212,28 @@ async def test_only_states_needs_an_out_file(fake: FakeFastly, tmp_path: Path) -
     assert fake.requests == []
 
 
+
+async def bulk_update_in_flight(
+    fake: FakeFastly, targets: Path, out: Path, *flags: str
+) -> asyncio.subprocess.Process:
+    """Start `bulk-update --quorum 1` as a subprocess; return once a request is in flight."""
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, "bulk-update", "--targets", str(targets), "--quorum", "1", "--out", str(out),
+        *flags,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=cli_env(fake.base_url, fake.token),
+    )  # fmt: skip
+    try:
+        # FakeFastly has no "a request arrived" event, so poll it (bounded).
+        async with asyncio.timeout(TIMEOUT):
+            while fake.in_flight == 0:  # noqa: ASYNC110 - no event to wait on
+                await asyncio.sleep(0.01)
+    except BaseException:
+        proc.kill()
+        await proc.wait()
+        raise
+    return proc
+
 @pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
 async def test_ctrl_c_still_reports_and_records_every_target(
     fake: FakeFastly, tmp_path: Path
@@ -220,18 +242,9 @@ async def test_ctrl_c_still_reports_and_records_every_target(
     fake.inject(Fault.hang(), method="PUT", path="/service/svc0/")
     targets = write_csv(tmp_path / "targets.csv", services)
     out = tmp_path / "out.jsonl"
-    proc = await asyncio.create_subprocess_exec(
-        *CLI, "bulk-update", "--targets", str(targets), "--quorum", "1", "--concurrency", "1",
-        "--out", str(out),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=cli_env(fake.base_url, fake.token),
-    )  # fmt: skip
+    # With concurrency 1 the only request that can be in flight is svc0's, which hangs.
+    proc = await bulk_update_in_flight(fake, targets, out, "--concurrency", "1")
     try:
-        # FakeFastly has no "a request arrived" event, so poll it (bounded). With
-        # concurrency 1 the only request that can be in flight is svc0's, which hangs.
-        async with asyncio.timeout(TIMEOUT):
-            while fake.in_flight == 0:  # noqa: ASYNC110 - no event to wait on
-                await asyncio.sleep(0.01)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = await asyncio.wait_for(proc.communicate(), TIMEOUT)
     finally:
@@ -258,15 +271,8 @@ async def test_a_second_ctrl_c_while_stopping_still_reports_and_records_every_ta
     fake.latency = 0.05
     targets = write_csv(tmp_path / "targets.csv", services)
     out = tmp_path / "out.jsonl"
-    proc = await asyncio.create_subprocess_exec(
-        *CLI, "bulk-update", "--targets", str(targets), "--quorum", "1", "--out", str(out),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=cli_env(fake.base_url, fake.token),
-    )  # fmt: skip
+    proc = await bulk_update_in_flight(fake, targets, out)
     try:
-        async with asyncio.timeout(TIMEOUT):
-            while fake.in_flight == 0:  # noqa: ASYNC110 - no event to wait on
-                await asyncio.sleep(0.01)
         proc.send_signal(signal.SIGINT)
         await asyncio.sleep(0.002)  # the behaviour under test: a second SIGINT right after
         proc.send_signal(signal.SIGINT)
